@@ -1,0 +1,74 @@
+"""The sparse DBM hardware graph of Niazi et al. (Nature Electronics 2024).
+
+4,264 p-bits on a Pegasus-derived graph, with the p-bits that hold the 784
+MNIST pixels (column-major order) and 5 copies of the 10 label p-bits. Read
+from ``shared/data/niazi2024`` when present; otherwise a stand-in of the same
+size is built from dwave-networkx's Pegasus graph (P16, induced on 4,264
+nodes) with a seeded random assignment of pixels and labels, and
+``source`` says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from paradigmlab.data.paths import shared_path
+
+NUM_NODES = 4264
+
+
+@dataclass
+class HardwareGraph:
+    """A p-bit hardware graph with its MNIST layout."""
+
+    num_nodes: int
+    edges: np.ndarray  # (E, 2) int, i < j, 0-based
+    colors: np.ndarray | None  # colour per node from the source, if given
+    visible: np.ndarray  # (784,) p-bit of each pixel, pixel k = column-major index
+    labels: np.ndarray  # (copies, 10) label p-bits
+    source: str
+
+
+def _read_ints(path: Path, ndmin: int) -> np.ndarray:
+    try:
+        return np.loadtxt(path, dtype=np.int64, comments="#", ndmin=ndmin)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a whitespace-separated integer table ({exc})") from None
+
+
+def load_niazi2024(directory: str | Path | None = None) -> HardwareGraph:
+    """Load the graph from ``directory`` (default: shared data), or build the stand-in."""
+    d = Path(directory) if directory is not None else shared_path("niazi2024")
+    if d is None:
+        return pegasus_standin()
+    edges = _read_ints(d / "edges.txt", 2)
+    if edges.shape[1] != 2:
+        raise ValueError(f"{d / 'edges.txt'}: expected 2 columns (i j), got {edges.shape[1]}")
+    colors = _read_ints(d / "colors.txt", 1) if (d / "colors.txt").exists() else None
+    visible = _read_ints(d / "visible.txt", 1)
+    labels = _read_ints(d / "labels.txt", 2)
+    n = int(max(edges.max() + 1, NUM_NODES if colors is None else colors.size))
+    return HardwareGraph(n, np.sort(edges, axis=1), colors, visible, labels, source=str(d))
+
+
+def pegasus_standin(seed: int = 0) -> HardwareGraph:
+    """A 4,264-node Pegasus subgraph with random pixel/label placement (no shared data needed)."""
+    import dwave_networkx as dnx
+    import networkx as nx
+
+    G = dnx.pegasus_graph(16)
+    G = nx.convert_node_labels_to_integers(G, ordering="sorted")
+    # keep a contiguous block of the linear index order: dense, connected, degree up to 15
+    core = max(nx.connected_components(G.subgraph(range(NUM_NODES + 600))), key=len)
+    nodes = sorted(core)[:NUM_NODES]
+    H = nx.convert_node_labels_to_integers(G.subgraph(nodes), ordering="sorted")
+    edges = np.array(sorted(tuple(sorted(e)) for e in H.edges()), dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(H.number_of_nodes())
+    return HardwareGraph(
+        H.number_of_nodes(), edges, None, perm[:784], perm[784:834].reshape(5, 10),
+        source="generated Pegasus P16 stand-in (shared/data/niazi2024 not found)",
+    )

@@ -1,0 +1,183 @@
+"""p-bit throughput, measured side by side with the samplers people use.
+
+Flips per nanosecond = attempted p-bit updates / wall-clock ns (the unit of the
+p-bit literature). Every runner does the same work: ``chains`` independent
+chains, ``sweeps`` full sweeps at constant beta on one graph, and reports the
+median over ``repeats`` timed runs after one warm-up run (which absorbs JIT
+compilation). Competitors that are not installed are reported as skipped.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from paradigmlab.measure import machine_info
+from paradigmlab.pbit import graphs
+from paradigmlab.pbit.model import IsingModel
+from paradigmlab.pbit.sampler import PBitSampler
+
+GRAPHS: dict[str, Callable[[], tuple[IsingModel, str]]] = {
+    "random-6-regular-4096 (+-1)": lambda: (graphs.random_regular(4096, 6), "networkx random_regular_graph seed 0"),
+    "niazi2024-4264 (gaussian)": graphs.niazi_gaussian,
+    "lattice-128x128-periodic (+-J)": lambda: (graphs.lattice_pm_j(128), "networkx grid_2d_graph periodic"),
+}
+
+
+def _median_time(run: Callable[[], None], repeats: int) -> tuple[float, list[float]]:
+    run()  # warm-up: JIT compilation, caches
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), times
+
+
+def ours(backend: str, device: str | None = None) -> Callable:
+    """Runner for one of our backends (persistent kernel, sweeps only, no recording)."""
+
+    def make(model: IsingModel, chains: int, sweeps: int) -> Callable[[], None]:
+        k = PBitSampler(backend, device=device).kernel(model, chains, seed=0)
+        betas = np.ones(sweeps)
+
+        def run() -> None:
+            k.run(betas)
+            if backend == "torch" and k.dev.type == "cuda":
+                import torch
+
+                torch.cuda.synchronize()
+
+        return run
+
+    return make
+
+
+def dwave_gibbs(model: IsingModel, chains: int, sweeps: int) -> Callable[[], None]:
+    """dwave-samplers SimulatedAnnealingSampler with Gibbs acceptance at constant beta."""
+    from dwave.samplers import SimulatedAnnealingSampler
+
+    bqm = model.to_bqm()
+    sampler = SimulatedAnnealingSampler()
+
+    def run() -> None:
+        sampler.sample(bqm, num_reads=chains, num_sweeps=sweeps, beta_schedule_type="custom",
+                       beta_schedule=np.ones(sweeps), proposal_acceptance_criteria="Gibbs",
+                       randomize_order=False, seed=1)
+
+    return run
+
+
+def openjij_sa(model: IsingModel, chains: int, sweeps: int) -> Callable[[], None]:
+    """OpenJij SASampler (Metropolis single-spin flips, its default schedule)."""
+    import openjij as oj
+
+    bqm = model.to_bqm()
+    h, J = dict(bqm.linear), dict(bqm.quadratic)
+    sampler = oj.SASampler()
+
+    def run() -> None:
+        sampler.sample_ising(h, J, num_reads=chains, num_sweeps=sweeps, seed=1)
+
+    return run
+
+
+def thrml_gibbs(model: IsingModel, chains: int, sweeps: int) -> Callable[[], None]:
+    """THRML block Gibbs on the same colouring, chains batched with ``jax.vmap``."""
+    import jax
+    import jax.numpy as jnp
+    from thrml import Block, SamplingSchedule, SpinNode, sample_states
+    from thrml.models import IsingEBM, IsingSamplingProgram, hinton_init
+
+    nodes = [SpinNode() for _ in range(model.num_nodes)]
+    upper = sp.triu(model.J, k=1).tocoo()
+    edges = [(nodes[i], nodes[j]) for i, j in zip(upper.row, upper.col)]
+    ebm = IsingEBM(nodes, edges, jnp.asarray(model.h, dtype=jnp.float32),
+                   jnp.asarray(upper.data, dtype=jnp.float32), jnp.array(1.0))
+    blocks = [Block([nodes[i] for i in g]) for g in PBitSampler("reference").groups(model)]
+    program = IsingSamplingProgram(ebm, blocks, [])
+    schedule = SamplingSchedule(n_warmup=sweeps - 1, n_samples=1, steps_per_sample=1)
+    key = jax.random.key(0)
+    init = hinton_init(key, ebm, blocks, (chains,))
+    keys = jax.random.split(key, chains)
+    batched = jax.jit(jax.vmap(lambda k, s: sample_states(k, program, schedule, s, [], [Block(nodes)])))
+
+    def run() -> None:
+        jax.block_until_ready(batched(keys, init))
+
+    return run
+
+
+def run_throughput(
+    graph_names: list[str] | None = None,
+    chains: int = 64,
+    sweeps: int = 200,
+    repeats: int = 5,
+    backends: tuple[str, ...] = ("numba", "torch"),
+    competitors: tuple[str, ...] = ("dwave-samplers", "openjij", "thrml"),
+    competitor_sweeps: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """Measure flips/ns for our backends and the competitors on each graph."""
+    runners: dict[str, Callable] = {f"paradigmlab-{b}": ours(b) for b in backends}
+    table = {"dwave-samplers": dwave_gibbs, "openjij": openjij_sa, "thrml": thrml_gibbs}
+    for c in competitors:
+        if c not in table:
+            raise ValueError(f"unknown competitor {c!r}; choose from {', '.join(table)}")
+        runners[c] = table[c]
+    results = []
+    names = graph_names or list(GRAPHS)
+    for gname in names:
+        if gname not in GRAPHS:
+            raise ValueError(f"unknown graph {gname!r}; choose from {', '.join(GRAPHS)}")
+        model, source = GRAPHS[gname]()
+        n_colors = len(PBitSampler("reference").groups(model))
+        for rname, factory in runners.items():
+            sw = sweeps if rname.startswith("paradigmlab") or competitor_sweeps is None else competitor_sweeps
+            row = {"graph": gname, "graph_source": source, "N": model.num_nodes, "edges": model.num_edges,
+                   "colors": n_colors, "sampler": rname, "chains": chains, "sweeps": sw, "repeats": repeats}
+            try:
+                run = factory(model, chains, sw)
+            except ImportError as exc:
+                row["skipped"] = f"not installed ({exc.name}); `make bench` installs it"
+                results.append(row)
+                continue
+            med, times = _median_time(run, repeats)
+            row.update(median_s=med, times_s=times,
+                       flips_per_ns=model.num_nodes * chains * sw / (med * 1e9))
+            if progress:
+                print(f"{gname:32s} {rname:22s} {row['flips_per_ns']:8.4f} flips/ns  (median of {repeats}, {med:.3f} s)",
+                      flush=True)
+            results.append(row)
+    return {"what": "p-bit throughput: attempted updates per wall ns, median of repeats after a warm-up run",
+            "machine": machine_info(), "results": results}
+
+
+def plot_throughput(report: dict, path: str) -> None:
+    """Grouped bar chart (log scale) of flips/ns per graph and sampler."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in report["results"] if "flips_per_ns" in r]
+    graphs_ = list(dict.fromkeys(r["graph"] for r in rows))
+    samplers = list(dict.fromkeys(r["sampler"] for r in rows))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    width = 0.8 / max(1, len(samplers))
+    for k, s in enumerate(samplers):
+        vals = [next((r["flips_per_ns"] for r in rows if r["graph"] == g and r["sampler"] == s), 0) for g in graphs_]
+        ax.bar(np.arange(len(graphs_)) + k * width, vals, width, label=s)
+    ax.set_xticks(np.arange(len(graphs_)) + 0.4 - width / 2, graphs_, fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("flips / ns (higher is better)")
+    m = report["machine"]
+    ax.set_title(f"p-bit throughput, {rows[0]['chains'] if rows else '?'} chains, {m.get('cpu_count')} CPUs", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,25 @@
+"""Swappable sweep kernels behind one contract (see :class:`base.Kernel`).
+
+``reference`` is readable numpy, ``numba`` the fast multi-threaded CPU kernel,
+``torch`` batched chains on CPU or CUDA. All three are tested against exact
+enumeration by the same test suite.
+"""
+
+from __future__ import annotations
+
+from paradigmlab.pbit.kernels.base import Kernel
+
+BACKENDS = ("reference", "numba", "torch")
+
+
+def make_kernel(backend: str, *args, **kwargs) -> Kernel:
+    """Instantiate the kernel of ``backend`` (one of :data:`BACKENDS`)."""
+    if backend == "reference":
+        from paradigmlab.pbit.kernels.reference import ReferenceKernel as cls
+    elif backend == "numba":
+        from paradigmlab.pbit.kernels.numba_kernel import NumbaKernel as cls
+    elif backend == "torch":
+        from paradigmlab.pbit.kernels.torch_kernel import TorchKernel as cls
+    else:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    return cls(*args, **kwargs)

@@ -1,0 +1,123 @@
+"""The kernel contract shared by every backend.
+
+A kernel owns ``num_chains`` independent chains of one model and advances them
+by whole sweeps. In one sweep every free (unclamped) p-bit is updated once,
+colour group by colour group; p-bits of one colour are conditionally
+independent, so updating them together is exact Gibbs sampling. Sweep ``t``
+uses inverse temperature ``betas[t] * chain_beta[c]`` for chain ``c`` (annealing
+schedules vary ``betas``; parallel tempering gives every chain its own
+``chain_beta``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+
+class Kernel(ABC):
+    """Chains of one Ising model plus the bookkeeping all backends share."""
+
+    def __init__(
+        self,
+        J: sp.csr_matrix,
+        h: np.ndarray,
+        groups: Sequence[np.ndarray],
+        num_chains: int,
+        seed: int | None = None,
+        device: str | None = None,
+    ):
+        if num_chains < 1:
+            raise ValueError(f"num_chains must be >= 1, got {num_chains}")
+        self.J = sp.csr_matrix(J)
+        self.h = np.asarray(h, dtype=np.float64)
+        self.groups = [np.asarray(g, dtype=np.int64) for g in groups]
+        self.num_nodes = self.J.shape[0]
+        self.num_chains = int(num_chains)
+        self.seed = np.random.SeedSequence(seed)
+        self.device = device
+        self.clamp_nodes = np.zeros(0, dtype=np.int64)
+        self.chain_beta = np.ones(self.num_chains)
+        self._setup()
+        rng = np.random.default_rng(self.seed.spawn(1)[0])
+        self.set_states(rng.choice(np.array([-1, 1], dtype=np.int8), size=(self.num_chains, self.num_nodes)))
+
+    # ------------------------------------------------------------ contract
+    @abstractmethod
+    def _setup(self) -> None:
+        """Allocate backend data (couplings, RNG) once."""
+
+    @abstractmethod
+    def set_states(self, states: np.ndarray) -> None:
+        """Replace all chains' states with ``states`` (shape chains x N, int8 +-1)."""
+
+    @abstractmethod
+    def get_states(self) -> np.ndarray:
+        """Current states, shape chains x N, int8 values -1/+1 (a copy)."""
+
+    @abstractmethod
+    def _run(self, betas: np.ndarray) -> None:
+        """Advance every chain ``len(betas)`` sweeps over the free groups."""
+
+    @abstractmethod
+    def _write_clamp(self, nodes: np.ndarray, values: np.ndarray) -> None:
+        """Write clamped values into the states and rebuild the update order."""
+
+    # ------------------------------------------------------------ shared logic
+    def run(self, betas: np.ndarray | Sequence[float]) -> None:
+        """Advance all chains by ``len(betas)`` sweeps, sweep ``t`` at ``betas[t] * chain_beta``."""
+        betas = np.asarray(betas, dtype=np.float64).reshape(-1)
+        if not np.all(np.isfinite(betas)) or np.any(betas < 0):
+            raise ValueError("betas must be finite and non-negative")
+        if betas.size:
+            self._run(betas)
+
+    def set_chain_beta(self, chain_beta: np.ndarray) -> None:
+        """Set a per-chain inverse-temperature factor (parallel tempering)."""
+        chain_beta = np.asarray(chain_beta, dtype=np.float64).reshape(-1)
+        if chain_beta.shape != (self.num_chains,):
+            raise ValueError(f"chain_beta must have one value per chain ({self.num_chains}), got {chain_beta.shape}")
+        self.chain_beta = chain_beta
+        self._chain_beta_changed()
+
+    def _chain_beta_changed(self) -> None:
+        """Hook for backends that keep a device copy of ``chain_beta``."""
+
+    def set_clamp(self, nodes: np.ndarray | Sequence[int], values: np.ndarray) -> None:
+        """Hold ``nodes`` fixed at ``values`` (shape ``(k,)`` or ``(chains, k)``, +-1).
+
+        Clamped p-bits are not updated, and their values enter their
+        neighbours' local fields. Calling again replaces the clamp; pass an
+        empty ``nodes`` to release it.
+        """
+        nodes = np.asarray(nodes, dtype=np.int64).reshape(-1)
+        values = np.asarray(values)
+        if nodes.size and (nodes.min() < 0 or nodes.max() >= self.num_nodes):
+            raise ValueError(f"clamped node index outside 0..{self.num_nodes - 1}")
+        if np.unique(nodes).size != nodes.size:
+            raise ValueError("clamped nodes must be distinct")
+        try:
+            values = np.broadcast_to(values, (self.num_chains, nodes.size)).astype(np.int8)
+        except ValueError:
+            raise ValueError(
+                f"clamp values must have shape ({nodes.size},) or ({self.num_chains}, {nodes.size}), got {values.shape}"
+            ) from None
+        if not np.all((values == 1) | (values == -1)):
+            raise ValueError("clamp values must be -1 or +1")
+        self.clamp_nodes = nodes
+        self._write_clamp(nodes, values)
+
+    def free_groups(self) -> list[np.ndarray]:
+        """Colour groups with the clamped nodes removed (empty groups dropped)."""
+        if not self.clamp_nodes.size:
+            return self.groups
+        out = [np.setdiff1d(g, self.clamp_nodes, assume_unique=True) for g in self.groups]
+        return [g for g in out if g.size]
+
+    @property
+    def updates_per_sweep(self) -> int:
+        """Attempted p-bit updates per sweep, over all chains (for flips/ns)."""
+        return (self.num_nodes - self.clamp_nodes.size) * self.num_chains

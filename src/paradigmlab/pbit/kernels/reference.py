@@ -1,0 +1,38 @@
+"""Readable numpy kernel: the definition every fast backend must agree with."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from paradigmlab.pbit.kernels.base import Kernel
+
+
+class ReferenceKernel(Kernel):
+    """Colour-parallel p-bit updates in plain numpy (states as chains x N float)."""
+
+    def _setup(self) -> None:
+        self.rng = np.random.default_rng(self.seed.spawn(1)[0])
+        self._groups_free = self.groups
+
+    def set_states(self, states: np.ndarray) -> None:
+        self.S = np.asarray(states, dtype=np.float64).reshape(self.num_chains, self.num_nodes).copy()
+        if self.clamp_nodes.size:
+            self.S[:, self.clamp_nodes] = self._clamp_values
+
+    def get_states(self) -> np.ndarray:
+        return self.S.astype(np.int8)
+
+    def _write_clamp(self, nodes: np.ndarray, values: np.ndarray) -> None:
+        self._clamp_values = values.astype(np.float64)
+        self.S[:, nodes] = self._clamp_values
+        self._groups_free = self.free_groups()
+
+    def _run(self, betas: np.ndarray) -> None:
+        for bt in betas:
+            beta = bt * self.chain_beta[:, None]  # (chains, 1)
+            for g in self._groups_free:
+                # eq. 3: I_i = sum_j J_ij m_j + h_i for every i in this colour, every chain
+                I = (self.J[g] @ self.S.T).T + self.h[g]
+                # eq. 4: m_i = sgn(tanh(beta I_i) - r), r ~ U(-1, 1)
+                r = self.rng.uniform(-1.0, 1.0, size=I.shape)
+                self.S[:, g] = np.where(np.tanh(beta * I) > r, 1.0, -1.0)

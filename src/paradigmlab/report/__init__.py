@@ -1,0 +1,82 @@
+"""``paradigmlab reproduce``: the paper's claims next to our measurements.
+
+Each paradigm contributes one section through a function
+``reproduce_section(out_dir: Path, quick: bool) -> Section`` in the module named
+in :data:`SECTIONS`. Sections run in order; each writes its PNGs into
+``out_dir`` and returns Markdown. The report is ``out_dir/README.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from paradigmlab.measure import machine_info, write_json_atomic
+
+SECTIONS = [
+    "paradigmlab.pbit.reproduce",
+]
+
+
+@dataclass
+class Section:
+    """One report section: a title, Markdown body, figure files, raw numbers."""
+
+    title: str
+    markdown: str
+    figures: list[str] = field(default_factory=list)
+    data: dict = field(default_factory=dict)
+
+
+def reproduce(out_dir: str | Path, quick: bool = True, only: list[str] | None = None) -> Path:
+    """Run every section (or those whose module name contains a word in ``only``).
+
+    A section that fails is reported as failed in the report, with its
+    traceback, and the command exits non-zero at the end; the other
+    sections still run, so nothing measured is lost.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    parts: list[str] = []
+    summary: dict = {"quick": quick, "machine": machine_info(), "sections": {}}
+    failed = []
+    for name in SECTIONS:
+        if only and not any(word in name for word in only):
+            continue
+        t0 = time.perf_counter()
+        print(f"== reproduce: {name}", flush=True)
+        try:
+            section = importlib.import_module(name).reproduce_section(out, quick)
+        except Exception:  # noqa: BLE001 - report and continue with the other sections
+            failed.append(name)
+            parts.append(f"## {name}: FAILED\n\n```\n{traceback.format_exc()}\n```\n")
+            summary["sections"][name] = {"failed": True}
+            continue
+        dt = time.perf_counter() - t0
+        parts.append(f"## {section.title}\n\n{section.markdown.strip()}\n\n_Section run time: {dt:.1f} s._\n")
+        summary["sections"][name] = {"title": section.title, "seconds": dt, "data": section.data}
+        _write(out, summary, parts, quick)
+    path = _write(out, summary, parts, quick)
+    if failed:
+        raise RuntimeError(f"report sections failed: {', '.join(failed)} (see {path})")
+    return path
+
+
+def _write(out: Path, summary: dict, parts: list[str], quick: bool) -> Path:
+    m = summary["machine"]
+    head = (
+        "# paradigmlab: reproduction report\n\n"
+        f"Scale: {'quick (laptop)' if quick else 'full'}. Machine: {m.get('processor')}, "
+        f"{m.get('cpu_count')} CPUs, Python {m.get('python')}, numpy {m.get('numpy')}, "
+        f"numba {m.get('numba')}, torch {m.get('torch')}.\n\n"
+        "Every number below was measured by this run; the paper's figures are quoted next to them.\n\n"
+    )
+    path = out / "README.md"
+    tmp = out / "README.md.tmp"
+    tmp.write_text(head + "\n".join(parts))
+    tmp.replace(path)
+    write_json_atomic(out / "summary.json", summary)
+    return path

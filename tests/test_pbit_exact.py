@@ -1,0 +1,136 @@
+"""Every backend samples the exact Boltzmann law (checked by enumeration)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from paradigmlab.pbit import IsingModel, PBitSampler
+
+BACKENDS = ["reference", "numba", "torch"]
+
+
+def all_states(n: int) -> np.ndarray:
+    return np.array(list(itertools.product([-1, 1], repeat=n)), dtype=np.int8)
+
+
+def exact_distribution(model: IsingModel, beta: float, free: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """All states (restricted to those consistent with a clamp) and their Boltzmann probabilities."""
+    S = all_states(model.num_nodes)
+    if free is not None:
+        S = S[free(S)]
+    logw = -beta * model.energy(S)
+    p = np.exp(logw - logw.max())
+    return S, p / p.sum()
+
+
+def tv_distance(samples: np.ndarray, S: np.ndarray, p: np.ndarray) -> float:
+    """Total-variation distance between the empirical law of ``samples`` and ``p`` over ``S``."""
+    n = S.shape[1]
+    weights = 1 << np.arange(n)[::-1]
+    code = lambda X: ((X > 0).astype(np.int64) * weights).sum(1)  # noqa: E731
+    q = np.bincount(code(samples), minlength=2**n).astype(float)
+    q /= q.sum()
+    pe = np.zeros(2**n)
+    pe[code(S)] = p
+    return 0.5 * np.abs(q - pe).sum()
+
+
+def random_model(n: int, density: float, field: float, seed: int, scale: float = 0.6) -> IsingModel:
+    rng = np.random.default_rng(seed)
+    J = np.triu(rng.normal(0, scale, size=(n, n)) * (rng.random((n, n)) < density), 1)
+    return IsingModel(J + J.T, rng.normal(0, field, size=n))
+
+
+# (model, chains, sweeps): sample sizes chosen so that an i.i.d. sample of the
+# exact law would have TV distance about 0.01-0.015 (finite-sample floor),
+# well below the 0.03 bound that a wrong sampler exceeds.
+CASES = {
+    "dense-8": (dict(n=8, density=1.0, field=0.4, seed=1), 64, 2500),
+    "sparse-12": (dict(n=12, density=0.3, field=0.5, seed=2), 64, 2500),
+    "sparse-14": (dict(n=14, density=0.3, field=0.5, seed=3, scale=1.0), 256, 2400),
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", list(CASES))
+def test_matches_exact_enumeration(backend, case):
+    params, chains, sweeps = CASES[case]
+    model = random_model(**params)
+    beta = 0.9
+    res = PBitSampler(backend).sample(model, num_chains=chains, num_sweeps=sweeps, beta=beta, burn_in=50, seed=7)
+    S, p = exact_distribution(model, beta)
+    assert tv_distance(res.states, S, p) < 0.03
+    # energies reported are the model's energies of the returned states
+    np.testing.assert_allclose(res.energies, model.energy(res.states))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sequential_scan_matches_exact(backend):
+    model = random_model(n=10, density=0.5, field=0.3, seed=4)
+    res = PBitSampler(backend, coloring="sequential").sample(model, num_chains=32, num_sweeps=3000, burn_in=50, seed=3)
+    S, p = exact_distribution(model, model.beta)
+    assert tv_distance(res.states, S, p) < 0.03
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_clamped_conditional_matches_exact(backend):
+    model = random_model(n=11, density=0.5, field=0.3, seed=5)
+    clamp = {0: 1, 4: -1, 7: 1}
+    res = PBitSampler(backend).sample(model, num_chains=64, num_sweeps=2000, burn_in=50, clamp=clamp, seed=11)
+    assert np.all(res.states[:, 0] == 1) and np.all(res.states[:, 4] == -1) and np.all(res.states[:, 7] == 1)
+    ok = lambda X: (X[:, 0] == 1) & (X[:, 4] == -1) & (X[:, 7] == 1)  # noqa: E731
+    S, p = exact_distribution(model, model.beta, free=ok)
+    assert tv_distance(res.states, S, p) < 0.03
+
+
+def test_per_chain_clamp_values():
+    model = random_model(n=9, density=0.6, field=0.2, seed=6)
+    values = np.array([[1, 1], [-1, 1], [1, -1], [-1, -1]] * 16)
+    res = PBitSampler("numba").sample(model, num_chains=64, num_sweeps=600, burn_in=100, clamp=([2, 5], values), seed=2)
+    np.testing.assert_array_equal(res.states[:, [2, 5]], np.tile(values, (len(res) // 64, 1)))
+    # chains clamped to (+1, +1) follow the exact conditional law
+    sel = np.tile(np.arange(64) % 4 == 0, len(res) // 64)
+    S, p = exact_distribution(model, model.beta, free=lambda X: (X[:, 2] == 1) & (X[:, 5] == 1))
+    assert tv_distance(res.states[sel], S, p) < 0.04
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tempering_preserves_each_temperature(backend):
+    model = random_model(n=7, density=0.7, field=0.3, seed=8)
+    ladder = [0.3, 0.6, 1.0, 1.5]
+    res = PBitSampler(backend).sample_tempering(model, ladder, num_replicas=32, num_sweeps=2500, burn_in=50, seed=5)
+    assert all(0 < a <= 1 for a in res.info["swap_acceptance"])
+    for b in ladder:
+        S, p = exact_distribution(model, b)
+        assert tv_distance(res.at_beta(b).states, S, p) < 0.03, b
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_annealing_finds_exact_ground_state(backend):
+    # frustrated +-1 spin glass on 14 spins: enumerate the ground state, anneal to it
+    rng = np.random.default_rng(12)
+    n = 14
+    J = np.triu(rng.choice([-1.0, 1.0], size=(n, n)) * (rng.random((n, n)) < 0.4), 1)
+    model = IsingModel(J + J.T, rng.choice([-0.5, 0.0, 0.5], size=n))
+    E0 = model.energy(all_states(n)).min()
+    sched = np.geomspace(0.1, 5.0, 400)
+    res = PBitSampler(backend).sample(model, num_chains=16, num_sweeps=400, beta=sched, burn_in=399, seed=1)
+    assert res.lowest()[1] == pytest.approx(E0)
+
+
+def test_numba_result_independent_of_thread_count():
+    import numba
+
+    model = random_model(n=12, density=0.4, field=0.2, seed=9)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        a = PBitSampler("numba").sample(model, num_chains=40, num_sweeps=50, seed=3).states
+        numba.set_num_threads(before)
+        b = PBitSampler("numba").sample(model, num_chains=40, num_sweeps=50, seed=3).states
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(a, b)
