@@ -134,3 +134,33 @@ def test_numba_result_independent_of_thread_count():
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_set_couplings_switches_the_sampled_law(backend):
+    a = random_model(n=8, density=0.6, field=0.3, seed=20)
+    b = IsingModel(a.J * -1.5, a.h[::-1].copy())  # same pattern, new weights
+    k = PBitSampler(backend).kernel(a, num_chains=64, seed=4)
+    k.set_clamp([3], [1])
+    k.run(np.ones(20))
+    k.set_couplings(b.J, b.h)
+    k.run(np.ones(50))
+    samples = []
+    for _ in range(1500):
+        k.run(np.ones(1))
+        samples.append(k.get_states())
+    S, p = exact_distribution(b, 1.0, free=lambda X: X[:, 3] == 1)
+    assert tv_distance(np.concatenate(samples), S, p) < 0.03
+
+
+def test_set_couplings_rejects_colouring_conflict_and_bad_values():
+    a = IsingModel({(0, 1): 1.0, (2, 3): 1.0}, num_nodes=4)
+    k = PBitSampler("numba").kernel(a, num_chains=4, seed=0)
+    J = np.zeros((4, 4))
+    J[0, 1] = J[1, 0] = J[1, 2] = J[2, 1] = J[0, 2] = J[2, 0] = 1.0  # a triangle needs 3 colours
+    with pytest.raises(ValueError, match="colouring conflict"):
+        k.set_couplings(J, np.zeros(4))
+    with pytest.raises(ValueError, match="NaN"):
+        k.set_couplings(a.J * np.nan, np.zeros(4))
+    with pytest.raises(ValueError, match="keep N=4"):
+        k.set_couplings(a.J, np.zeros(5))

@@ -90,6 +90,7 @@ class PBitSampler:
         p-bits: ``{node: +-1}`` or ``(nodes, values)`` with values of shape
         ``(k,)`` or ``(num_chains, k)``.
         """
+        _check_model(model)
         sched = schedules.resolve(beta, num_sweeps, model.beta)
         burn_in, thin = int(burn_in), int(thin)
         if not 0 <= burn_in < num_sweeps:

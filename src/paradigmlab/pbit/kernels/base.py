@@ -51,6 +51,10 @@ class Kernel(ABC):
         """Allocate backend data (couplings, RNG) once."""
 
     @abstractmethod
+    def _load_couplings(self) -> None:
+        """(Re)load ``self.J`` and ``self.h`` into backend storage."""
+
+    @abstractmethod
     def set_states(self, states: np.ndarray) -> None:
         """Replace all chains' states with ``states`` (shape chains x N, int8 +-1)."""
 
@@ -74,6 +78,30 @@ class Kernel(ABC):
             raise ValueError("betas must be finite and non-negative")
         if betas.size:
             self._run(betas)
+
+    def set_couplings(self, J: sp.spmatrix, h: np.ndarray) -> None:
+        """Replace the weights in place, keeping chains, clamps and RNG streams.
+
+        Learning loops call this after every parameter update. ``J`` must be
+        symmetric with a zero diagonal (as in :class:`IsingModel`); if its
+        sparsity pattern differs from the current one, the colouring is
+        re-checked and a conflict raises ``ValueError``.
+        """
+        from paradigmlab.pbit.coloring import check_coloring
+
+        J = sp.csr_matrix(J, dtype=np.float64)
+        h = np.asarray(h, dtype=np.float64)
+        if J.shape != self.J.shape or h.shape != (self.num_nodes,):
+            raise ValueError(f"new couplings must keep N={self.num_nodes}: got J {J.shape}, h {h.shape}")
+        if not (np.all(np.isfinite(J.data)) and np.all(np.isfinite(h))):
+            raise ValueError("new couplings or fields contain NaN or inf")
+        J.sort_indices()
+        same_pattern = J.nnz == self.J.nnz and np.array_equal(J.indices, self.J.indices) and np.array_equal(
+            J.indptr, self.J.indptr)
+        if not same_pattern:
+            check_coloring(J, self.groups)
+        self.J, self.h = J, h
+        self._load_couplings()
 
     def set_chain_beta(self, chain_beta: np.ndarray) -> None:
         """Set a per-chain inverse-temperature factor (parallel tempering)."""

@@ -71,6 +71,7 @@ def _sweep_block(S, C, indptr, indices, data, h, order, betas, chain_beta, rng0,
     rnd = np.empty(w, np.float32)
     s0 = rng0[c0:c0 + w].copy()
     s1 = rng1[c0:c0 + w].copy()
+    uw = np.uint64(w)  # unsigned offsets: no negative-index wraparound, so loads stay contiguous
     for t in range(betas.shape[0]):
         bt = np.float32(betas[t])
         for c in range(w):
@@ -82,10 +83,10 @@ def _sweep_block(S, C, indptr, indices, data, h, order, betas, chain_beta, rng0,
                 acc[c] = hi
             # eq. 3: I_i = sum_j J_ij m_j + h_i, all chains of the block at once
             for k in range(indptr[i], indptr[i + 1]):
-                row = S[indices[k] * C + c0: indices[k] * C + c0 + w]
+                base = np.uint64(indices[k] * C + c0)
                 wij = data[k]
-                for c in range(w):
-                    acc[c] += wij * row[c]
+                for c in range(uw):
+                    acc[c] += wij * S[base + c]
             # U(-1, 1) from each chain's xorshift128+ stream
             for c in range(w):
                 x = s0[c]
@@ -96,8 +97,8 @@ def _sweep_block(S, C, indptr, indices, data, h, order, betas, chain_beta, rng0,
                 s1[c] = x
                 rnd[c] = np.float32(np.int64((x + y) >> _S40)) * _INV24 - np.float32(1.0)
             # eq. 4: m_i = sgn(tanh(beta I_i) - r), with tanh = p/q (q > 0) so no division
-            out = S[i * C + c0: i * C + c0 + w]
-            for c in range(w):
+            out = np.uint64(i * C + c0)
+            for c in range(uw):
                 x = bc[c] * acc[c]
                 x = min(x, _TANH_CLAMP)
                 x = max(x, -_TANH_CLAMP)
@@ -112,7 +113,7 @@ def _sweep_block(S, C, indptr, indices, data, h, order, betas, chain_beta, rng0,
                 q = x2 * B6 + B4
                 q = x2 * q + B2
                 q = x2 * q + B0
-                out[c] = np.float32(1.0) if p > rnd[c] * q else np.float32(-1.0)
+                S[out + c] = np.float32(1.0) if p > rnd[c] * q else np.float32(-1.0)
     rng0[c0:c0 + w] = s0
     rng1[c0:c0 + w] = s1
 
@@ -129,11 +130,7 @@ class NumbaKernel(Kernel):
     """Multi-threaded float32 CPU kernel; see the module docstring for the layout."""
 
     def _setup(self) -> None:
-        J = self.J
-        self._indptr = J.indptr.astype(np.int64)
-        self._indices = J.indices.astype(np.int64)
-        self._data = J.data.astype(np.float32)
-        self._h = self.h.astype(np.float32)
+        self._load_couplings()
         base = np.uint64(self.seed.generate_state(1, dtype=np.uint64)[0])
         lanes = np.arange(self.num_chains, dtype=np.uint64)
         with np.errstate(over="ignore"):
@@ -142,6 +139,12 @@ class NumbaKernel(Kernel):
         self._rng0[self._rng0 == 0] = 1  # xorshift state must not be all zero
         self._order = np.concatenate(self.groups).astype(np.int64)
         self._chain_beta32 = self.chain_beta.astype(np.float32)
+
+    def _load_couplings(self) -> None:
+        self._indptr = self.J.indptr.astype(np.int64)
+        self._indices = self.J.indices.astype(np.int64)
+        self._data = self.J.data.astype(np.float32)
+        self._h = self.h.astype(np.float32)
 
     def set_states(self, states: np.ndarray) -> None:
         S = np.asarray(states).reshape(self.num_chains, self.num_nodes)

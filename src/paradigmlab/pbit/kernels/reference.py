@@ -14,6 +14,9 @@ class ReferenceKernel(Kernel):
         self.rng = np.random.default_rng(self.seed.spawn(1)[0])
         self._groups_free = self.groups
 
+    def _load_couplings(self) -> None:
+        """The reference kernel reads ``self.J`` and ``self.h`` directly."""
+
     def set_states(self, states: np.ndarray) -> None:
         self.S = np.asarray(states, dtype=np.float64).reshape(self.num_chains, self.num_nodes).copy()
         if self.clamp_nodes.size:

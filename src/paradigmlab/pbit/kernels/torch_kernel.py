@@ -22,23 +22,28 @@ class TorchKernel(Kernel):
         self.dev = torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.gen = torch.Generator(device=self.dev)
         self.gen.manual_seed(int(self.seed.generate_state(1, dtype=np.uint64)[0] % (2**63)))
-        self._h = torch.as_tensor(self.h, dtype=torch.float32, device=self.dev)
         self._chain_beta = torch.as_tensor(self.chain_beta, dtype=torch.float32, device=self.dev)
-        self._ell = self._build_ell(self.groups)
+        self._load_couplings()
+
+    def _load_couplings(self) -> None:
+        self._h = torch.as_tensor(self.h, dtype=torch.float32, device=self.dev)
+        self._ell = self._build_ell(self.free_groups())
 
     def _build_ell(self, groups: list[np.ndarray]) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """Per colour: (nodes, neighbour index [n_g, d], weight [n_g, d]) on the device."""
         J, n = self.J, self.num_nodes
+        deg_all = np.diff(J.indptr)
         out = []
         for g in groups:
-            deg = np.diff(J.indptr)[g]
+            sub = J[g]  # CSR rows of this colour
+            deg = deg_all[g]
             d = max(1, int(deg.max()) if g.size else 1)
+            rows = np.repeat(np.arange(g.size), deg)
+            slot = np.arange(sub.nnz) - np.repeat(sub.indptr[:-1], deg)
             nbr = np.full((g.size, d), n, dtype=np.int64)  # n = dummy zero p-bit
             w = np.zeros((g.size, d), dtype=np.float32)
-            for r, i in enumerate(g):
-                lo, hi = J.indptr[i], J.indptr[i + 1]
-                nbr[r, : hi - lo] = J.indices[lo:hi]
-                w[r, : hi - lo] = J.data[lo:hi]
+            nbr[rows, slot] = sub.indices
+            w[rows, slot] = sub.data
             out.append(
                 (
                     torch.as_tensor(g, device=self.dev),
@@ -62,7 +67,7 @@ class TorchKernel(Kernel):
         self._clamp_idx = torch.as_tensor(nodes, device=self.dev)
         self._clamp_vals = torch.as_tensor(values.T.astype(np.float32), device=self.dev)
         self.S[self._clamp_idx] = self._clamp_vals
-        self._ell = self._build_ell(self.free_groups())
+        self._ell = self._build_ell(self.free_groups())  # clamped p-bits are never updated
 
     def _chain_beta_changed(self) -> None:
         self._chain_beta = torch.as_tensor(self.chain_beta, dtype=torch.float32, device=self.dev)
