@@ -89,12 +89,12 @@ def test_clamped_conditional_matches_exact(backend):
 def test_per_chain_clamp_values():
     model = random_model(n=9, density=0.6, field=0.2, seed=6)
     values = np.array([[1, 1], [-1, 1], [1, -1], [-1, -1]] * 16)
-    res = PBitSampler("numba").sample(model, num_chains=64, num_sweeps=600, burn_in=100, clamp=([2, 5], values), seed=2)
+    res = PBitSampler("numba").sample(model, num_chains=64, num_sweeps=2100, burn_in=100, clamp=([2, 5], values), seed=2)
     np.testing.assert_array_equal(res.states[:, [2, 5]], np.tile(values, (len(res) // 64, 1)))
     # chains clamped to (+1, +1) follow the exact conditional law
     sel = np.tile(np.arange(64) % 4 == 0, len(res) // 64)
     S, p = exact_distribution(model, model.beta, free=lambda X: (X[:, 2] == 1) & (X[:, 5] == 1))
-    assert tv_distance(res.states[sel], S, p) < 0.04
+    assert tv_distance(res.states[sel], S, p) < 0.03  # 32,000 samples of 128 states: i.i.d. floor ~0.02
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -12,7 +12,11 @@ import sys
 
 COMMAND_MODULES = [
     "paradigmlab.pbit.cli",
+    "paradigmlab.looped.cli",
+    "paradigmlab.costmodel.cli",
     "paradigmlab.report.cli",
+    "paradigmlab.optimize.cli",
+    "paradigmlab.ebm.cli",
 ]
 
 

