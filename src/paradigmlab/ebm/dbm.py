@@ -15,8 +15,6 @@ p-bits; generation clamps a label and reads the pixels.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -24,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from paradigmlab.ebm.engine import EdgeCoupling, open_chains, run_chains
+from paradigmlab.measure import atomic_path
 from paradigmlab.pbit.coloring import check_coloring, color_graph, groups_from_colours
 from paradigmlab.pbit.kernels import BACKENDS
 from paradigmlab.pbit.kernels.base import Kernel
@@ -325,16 +324,8 @@ class SparseDBM:
 
 def _savez_atomic(path: Path, arrays: dict) -> None:
     """``np.savez`` to a temp file in the same folder, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp.npz")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_json_in_npz(path: Path, arrays: dict, meta: dict) -> None:

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from paradigmlab.data.text import TextData, load_text_data
 from paradigmlab.looped.model import LoopedConfig, LoopedLM
-from paradigmlab.measure import write_json_atomic
+from paradigmlab.measure import atomic_path, write_json_atomic
 
 CHECKPOINT = "ckpt.pt"
 # Dense bf16 tensor-core peaks (FLOP/s) for MFU on known GPUs.
@@ -193,10 +193,8 @@ def evaluate(model: torch.nn.Module, data: TextData, tc: TrainConfig, block_size
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def train(

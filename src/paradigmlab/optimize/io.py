@@ -24,6 +24,8 @@ from typing import Iterator
 import numpy as np
 import scipy.sparse as sp
 
+from paradigmlab.measure import atomic_path
+
 PathLike = str | os.PathLike
 
 
@@ -213,7 +215,5 @@ def _fmt(x: float) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)

@@ -14,7 +14,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from paradigmlab.measure import machine_info, write_json_atomic
+from paradigmlab.measure import atomic_path, machine_info, write_json_atomic
 
 SECTIONS = [
     "paradigmlab.pbit.reproduce",
@@ -79,8 +79,7 @@ def _write(out: Path, summary: dict, parts: list[str], quick: bool) -> Path:
         "Every number below was measured by this run; the paper's figures are quoted next to them.\n\n"
     )
     path = out / "README.md"
-    tmp = out / "README.md.tmp"
-    tmp.write_text(head + "\n".join(parts))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(head + "\n".join(parts))
     write_json_atomic(out / "summary.json", summary)
     return path
