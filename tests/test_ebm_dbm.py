@@ -62,6 +62,24 @@ def test_sampled_gradient_matches_exact(backend):
     assert np.abs(gw + gw_exact).max() > tol
 
 
+def test_rao_blackwell_moments_equal_their_definition():
+    """The numba moments equal the plain formula: <m_i tanh(b I_j) + tanh(b I_i) m_j>/2, clamped p-bits as sampled."""
+    from paradigmlab.ebm.engine import rao_blackwell_moments
+
+    m = SparseDBM.from_hardware("chimera", 3, num_nodes=40, num_visible=12, num_classes=2, label_copies=2, seed=2,
+                                init_scale=0.5)
+    m.h = np.random.default_rng(0).normal(0, 0.3, m.num_nodes)
+    S = m.random_states(37, 5)
+    clamped = m.clamped_nodes(True, False)
+    corr, mean = rao_blackwell_moments(m.coupling, m.weights, m.h, 0.7, S, clamped)
+    T = np.tanh(0.7 * (S @ m.J().toarray() + m.h))  # J symmetric
+    T[:, clamped] = S[:, clamped]
+    a, b = m.coupling.edges.T
+    want = 0.5 * (S[:, a] * T[:, b] + T[:, a] * S[:, b]).mean(0)
+    assert np.allclose(corr, want, atol=1e-5) and np.allclose(mean, T.mean(0), atol=1e-5)
+    assert np.abs(want).max() > 0.1  # non-trivial
+
+
 def test_readout_and_generation_follow_couplings():
     # label copy k, class c is coupled to pixel c; pixel pattern tells the class
     m = SparseDBM(6, [[0, 3], [1, 4], [2, 5], [3, 4], [4, 5]], visible=[0, 1, 2], labels=[[3, 4, 5]],
@@ -98,6 +116,8 @@ def test_bad_inputs():
         m.fit(np.ones((4, 3)), np.array([0, 1, 2, 0]), batch_size=2, num_chains=2, progress=False)
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="nothing is learned"):
+        TrainConfig(generative=0.0, discriminative=0.0)
 
 
 def _train(path, epochs, **kw):
@@ -110,19 +130,29 @@ def _train(path, epochs, **kw):
     return Trainer(m, cfg).train(x, y, x, y)
 
 
-@pytest.mark.parametrize("disc", [0.0, 1.0])
-def test_resume_is_bit_exact(tmp_path, disc):
-    full = _train(tmp_path / "full.npz", 4, discriminative=disc)  # 12 updates straight
-    _train(tmp_path / "cut.npz", 2, discriminative=disc)  # interrupted after 6 updates
-    resumed = _train(tmp_path / "cut.npz", 4, discriminative=disc)  # picks up at update 6
+@pytest.mark.parametrize("kw", [dict(discriminative=0.0), dict(discriminative=1.0),
+                                dict(discriminative=1.0, generative=0.0)])
+def test_resume_is_bit_exact(tmp_path, kw):
+    full = _train(tmp_path / "full.npz", 4, **kw)  # 12 updates straight
+    _train(tmp_path / "cut.npz", 2, **kw)  # interrupted after 6 updates
+    resumed = _train(tmp_path / "cut.npz", 4, **kw)  # picks up at update 6
     assert full.update == resumed.update == 12
     assert np.array_equal(full.model.weights, resumed.model.weights)
     assert np.array_equal(full.model.h, resumed.model.h)
-    assert np.array_equal(full.neg, resumed.neg)
+    assert np.array_equal(full.neg.states, resumed.neg.states)
+    if full.cond is not None:
+        assert np.array_equal(full.cond.states, resumed.cond.states)
     with pytest.raises(ValueError, match="other settings"):
-        _train(tmp_path / "cut.npz", 4, discriminative=disc, weight_decay=0.1)
+        _train(tmp_path / "cut.npz", 4, **kw, weight_decay=0.1)
 
 
+def test_pure_discriminative_training_skips_the_free_phase(tmp_path):
+    t = _train(tmp_path / "a.npz", 2, discriminative=1.0, generative=0.0)
+    s = t.summary(12)
+    assert s["chains"] == 8 and s["sweeps_per_update"] == 4  # pos + cond chains, no free chains
+    assert t.neg.kernel is None  # the free chains never ran
+    n, L = t.model.num_nodes, t.model.labels.size  # 6 updates x 2 sweeps x 4 chains, 3 pixels clamped
+    assert s["pbit_updates"] == 6 * 2 * 4 * ((n - 3 - L) + (n - 3))
 def test_hardware_graphs():
     m = SparseDBM.niazi2024()
     assert m.num_nodes == 4264 and m.visible.size == 784 and m.labels.shape == (5, 10)

@@ -36,10 +36,25 @@ def test_runs_resume_from_checkpoint_and_summarise(tmp_path):
     assert again == rows and len(lines) == 2  # nothing re-run
     summary = ex.maxcut_summary(rows)
     assert {e["solver"]: e["gap_pct"] for e in summary} == {"dwave-sa": 0.0, "pbit-anneal": 0.0}
-    assert ex.head_to_head(summary, "dwave-sa") == {"better": 0, "equal": 1, "worse": 0, "graphs": 1}
+    h2h = ex.head_to_head(summary, "dwave-sa")
+    assert h2h["graphs"] == 1 and h2h["better"] + h2h["equal"] + h2h["worse"] == 1
     table = ex.maxcut_markdown(summary)
     assert "| C8 | pbit-anneal | 0.5 | 1 | 8 | 8 | 8 | 0.000% | 1/1 |" in table
     assert ex.plot_traces(rows, tmp_path / "t.png").stat().st_size > 0
+
+
+def test_head_to_head_ranks_cut_first_then_time_to_solution():
+    def row(graph, solver, median, tts):
+        return {"graph": graph, "solver": solver, "best_cut": median + 1, "median_cut": median, "tts_tts": tts}
+
+    inf = float("inf")
+    summary = [row("A", "pbit-anneal", 10, inf), row("A", "dwave-sa", 9, 1.0),  # more cut wins
+               row("B", "pbit-anneal", 10, 5.0), row("B", "pbit-pt", 10, 2.0), row("B", "dwave-sa", 10, 4.0),
+               row("C", "pbit-anneal", 10, 2.2), row("C", "dwave-sa", 10, 2.0),  # within the tie factor
+               row("D", "pbit-anneal", 10, inf), row("D", "dwave-sa", 10, inf),  # neither reached it
+               row("E", "pbit-anneal", 10, inf), row("E", "dwave-sa", 10, 9.0),  # they reached it, we did not
+               row("F", "pbit-anneal", 8, 1.0), row("F", "dwave-sa", 9, inf)]
+    assert ex.head_to_head(summary, "dwave-sa") == {"better": 2, "equal": 2, "worse": 2, "graphs": 6}
 
 
 def test_median_with_misses():

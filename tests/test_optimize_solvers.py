@@ -34,7 +34,7 @@ def test_annealer_finds_exact_max_cut_and_a_consistent_trace(small_cut):
     assert res.energy == pytest.approx(p.model.energy(res.state))
     energies = [e for _, e in res.trace]
     assert energies == sorted(energies, reverse=True) and energies[-1] == res.energy
-    assert res.runs == 2 and res.sweeps == 600
+    assert res.runs == 2 and res.sweeps == 2 * (300 + 3)  # two runs, each with its quench
 
 
 def test_annealer_stops_at_target_and_respects_clamp(small_cut):
@@ -80,7 +80,23 @@ def test_custom_schedule_array_is_used_as_given(small_cut):
     p, best = small_cut
     betas = np.linspace(0.05, 3.0, 400)
     res = Annealer(num_chains=16, schedule=betas).solve(p.model, num_runs=1, seed=4)
-    assert res.sweeps == 400 and p.cut_value(res.state) == best
+    assert res.sweeps == 400 + 3 and p.cut_value(res.state) == best  # the schedule plus the 3-sweep quench
+
+
+def test_quench_leaves_a_one_flip_local_minimum():
+    """A run that ends warm leaves uphill defects; the near-zero-temperature quench removes them."""
+    G = nx.random_regular_graph(5, 300, seed=1)
+    model = MaxCut(G).model
+    warm = np.full(40, 0.3)  # ends far too hot to be a local minimum
+
+    def defects(state):
+        return int(np.sum(state * model.local_fields(state[None])[0] < 0))  # spins a flip would improve
+
+    raw = Annealer(num_chains=16, schedule=warm, quench_sweeps=0).solve(model, num_runs=1, seed=3)
+    quenched = Annealer(num_chains=16, schedule=warm, quench_sweeps=5).solve(model, num_runs=1, seed=3)
+    assert defects(raw.state) > 0
+    assert defects(quenched.state) == 0 and quenched.energy < raw.energy
+    assert quenched.sweeps == 40 + 5
 
 
 def test_sat_solved_and_max_sat_optimum():

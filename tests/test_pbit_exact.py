@@ -153,6 +153,27 @@ def test_set_couplings_switches_the_sampled_law(backend):
     assert tv_distance(np.concatenate(samples), S, p) < 0.03
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_reseeded_kernel_draws_what_a_fresh_kernel_draws(backend):
+    """A persistent kernel reseeded with s continues exactly as a fresh kernel seeded with s (resume relies on it)."""
+    a = random_model(n=10, density=0.5, field=0.2, seed=21)
+    sampler = PBitSampler(backend)
+    old = sampler.kernel(a, num_chains=16, seed=1)
+    old.set_clamp([2, 5], np.tile([1, -1], (16, 1)))
+    old.run(np.ones(7))
+    start = old.get_states()
+    old.reseed([9, 3])
+    old.run(np.ones(5))
+    fresh = sampler.kernel(a, num_chains=16, seed=[9, 3])
+    fresh.set_states(start)
+    fresh.set_clamp([2, 5], np.tile([1, -1], (16, 1)))
+    fresh.run(np.ones(5))
+    assert np.array_equal(old.get_states(), fresh.get_states())
+    old.reseed([9, 4])
+    old.run(np.ones(5))
+    assert not np.array_equal(old.get_states(), fresh.get_states())  # another seed, another trajectory
+
+
 def test_set_couplings_rejects_colouring_conflict_and_bad_values():
     a = IsingModel({(0, 1): 1.0, (2, 3): 1.0}, num_nodes=4)
     k = PBitSampler("numba").kernel(a, num_chains=4, seed=0)

@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from paradigmlab.ebm.engine import EdgeCoupling, open_chains, run_chains
+from paradigmlab.ebm.engine import EdgeCoupling, PhaseChains, open_chains, rao_blackwell_moments
 from paradigmlab.measure import atomic_path
 from paradigmlab.pbit.coloring import check_coloring, color_graph, groups_from_colours
 from paradigmlab.pbit.kernels import BACKENDS
@@ -211,12 +211,26 @@ class SparseDBM:
         nodes, values = self._clamp(clamp_images, clamp_labels)
         return open_chains(self.backend, self.J(), self.h, self.groups, states, seed, nodes, values)
 
+    def phase_chains(self, states: np.ndarray, images: bool = False, labels: bool = False) -> PhaseChains:
+        """Persistent chains of a learning phase that clamps the pixels and/or labels (see :meth:`run_phase`)."""
+        return PhaseChains(self.backend, self.groups, states, self.clamped_nodes(images, labels))
+
+    def run_phase(self, chains: PhaseChains, sweeps: int, seed, clamp_images: np.ndarray | None = None,
+                  clamp_labels: np.ndarray | None = None) -> int:
+        """Advance ``chains`` ``sweeps`` sweeps on the current weights, clamping these images/labels per chain.
+
+        Returns the number of p-bit updates. The chains' kernel persists, so
+        repeated calls cost only the sweeps.
+        """
+        _, values = self._clamp(clamp_images, clamp_labels)
+        return chains.run(self.J(), self.h, sweeps, seed, values, self.beta)
+
     def sample_phase(self, states: np.ndarray, sweeps: int, seed, clamp_images: np.ndarray | None = None,
                      clamp_labels: np.ndarray | None = None) -> tuple[np.ndarray, int]:
         """Run chains ``sweeps`` sweeps from ``states``; return ``(states, p-bit updates)``."""
-        nodes, values = self._clamp(clamp_images, clamp_labels)
-        return run_chains(self.backend, self.J(), self.h, self.groups, states, sweeps, seed, nodes, values,
-                          self.beta)
+        chains = self.phase_chains(states, clamp_images is not None, clamp_labels is not None)
+        n = self.run_phase(chains, sweeps, seed, clamp_images, clamp_labels)
+        return chains.states, n
 
     def random_states(self, num_chains: int, seed) -> np.ndarray:
         """Uniformly random +-1 states for ``num_chains`` chains."""
@@ -297,18 +311,13 @@ class SparseDBM:
         exactly), which lowers the variance at the cost of one sparse product.
         ``*_clamped`` list the p-bits held fixed in that phase (they contribute their value).
         """
-        wp, hp = self._moments(pos, pos_clamped)
-        wn, hn = self._moments(neg, neg_clamped)
+        wp, hp = self.moments(pos, pos_clamped)
+        wn, hn = self.moments(neg, neg_clamped)
         return wp - wn, hp - hn
 
-    def _moments(self, states: np.ndarray, clamped: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        St = np.ascontiguousarray(states.T, dtype=np.float32)  # (N, chains): edge gathers read whole rows
-        Tt = np.tanh(self.beta * (self.J().astype(np.float32) @ St + self.h.astype(np.float32)[:, None]))
-        if clamped is not None and len(clamped):
-            Tt[clamped] = St[clamped]
-        a, b = self.coupling.edges[:, 0], self.coupling.edges[:, 1]
-        corr = 0.5 * (np.einsum("ec,ec->e", St[a], Tt[b]) + np.einsum("ec,ec->e", Tt[a], St[b]))
-        return corr.astype(np.float64) / St.shape[1], Tt.mean(1, dtype=np.float64)
+    def moments(self, states: np.ndarray, clamped: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Rao-Blackwellised ``(<m_i m_j> per edge, <m_i> per p-bit)`` over the chains ``states``."""
+        return rao_blackwell_moments(self.coupling, self.weights, self.h, self.beta, states, clamped)
 
     def fit(self, images: np.ndarray, y: np.ndarray, eval_images: np.ndarray | None = None,
             eval_labels: np.ndarray | None = None, **config) -> "Trainer":

@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--time-limit", type=float, default=10.0, help="wall-clock budget in seconds (default 10)")
         q.add_argument("--method", choices=("anneal", "pt"), default="anneal",
                        help="p-bit annealing with restarts, or parallel tempering (default anneal)")
-        q.add_argument("--chains", type=int, default=64, help="parallel chains (anneal) or chains per ladder x ladders (pt)")
+        q.add_argument("--chains", type=int, default=128, help="parallel chains (anneal) or chains per ladder x ladders (pt); default 128")
         q.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         q.add_argument("--json", metavar="OUT", help="write the result (objective, state, trace) as JSON")
         q.add_argument("--quiet", action="store_true", help="no progress bar")

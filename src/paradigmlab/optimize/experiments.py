@@ -9,6 +9,7 @@ so that an interrupted benchmark resumes where it stopped.
 from __future__ import annotations
 
 import re
+import math
 import statistics
 import time
 from dataclasses import dataclass
@@ -29,6 +30,11 @@ from paradigmlab.optimize.solvers import Annealer, ParallelTempering, SolveResul
 from paradigmlab.optimize.tts import tts_from_hit_times
 
 OURS = ("pbit-anneal", "pbit-pt")
+#: Chains of our solvers in the side-by-side runs. On 800-node Gset graphs 128 chains sweep at
+#: ~60% of the 64-chain rate per chain, so more chains are nearly free (measured on G14, 10 s:
+#: best-known 3064 in 1 of 7 seeds with 128 chains, 0 of 6 with 64; PT 16 x 8: 3 of 10).
+ANNEAL_CHAINS = 128
+PT_REPLICAS = 8
 
 
 @dataclass
@@ -100,10 +106,10 @@ def run_solver(name: str, problem: MaxCut, time_limit: float, seed: int, target:
     """Run one solver (ours: ``pbit-anneal``, ``pbit-pt``; or a baseline) on a Max-Cut instance."""
     target_energy = None if target is None else problem.target_energy(target)
     if name == "pbit-anneal":
-        return Annealer(num_chains=64).solve(problem.model, time_limit=time_limit, seed=seed,
+        return Annealer(num_chains=ANNEAL_CHAINS).solve(problem.model, time_limit=time_limit, seed=seed,
                                              target_energy=target_energy)
     if name == "pbit-pt":
-        return ParallelTempering(num_temps=16, num_replicas=4).solve(problem.model, time_limit=time_limit,
+        return ParallelTempering(num_temps=16, num_replicas=PT_REPLICAS).solve(problem.model, time_limit=time_limit,
                                                                      seed=seed, target_energy=target_energy)
     if name in BASELINES:
         return run_baseline(problem.model, name, time_limit, seed=seed, workers=workers)
@@ -180,17 +186,37 @@ def maxcut_summary(rows: Sequence[dict]) -> list[dict]:
     return out
 
 
+#: Times to solution closer than this factor count as a tie in :func:`head_to_head` (run-to-run noise).
+TTS_TIE_FACTOR = 1.25
+
+
 def head_to_head(summary: Sequence[dict], baseline: str) -> dict:
-    """On how many graphs the best of our solvers cuts more than, as much as, or less than ``baseline``."""
+    """On how many graphs the best of our solvers beats, ties or loses to ``baseline`` at equal time.
+
+    The higher median cut over the seeds wins; at equal median cuts the
+    shorter TTS(99%) to the best-known cut wins, ties within a factor
+    :data:`TTS_TIE_FACTOR` (or both never reaching it) are equal.
+    """
+    def key(e: dict) -> tuple[float, float]:
+        cut = e["median_cut"] if e.get("median_cut") is not None else e["best_cut"]
+        return cut, -e.get("tts_tts", math.inf)
+
     out = {"better": 0, "equal": 0, "worse": 0, "graphs": 0}
     for graph in dict.fromkeys(e["graph"] for e in summary):
-        cuts = {e["solver"]: e["best_cut"] for e in summary if e["graph"] == graph and e["best_cut"] is not None}
-        ours = [cuts[s] for s in OURS if s in cuts]
-        if not ours or baseline not in cuts:
+        rows = {e["solver"]: e for e in summary if e["graph"] == graph and e["best_cut"] is not None}
+        ours = [key(rows[s]) for s in OURS if s in rows]
+        if not ours or baseline not in rows:
             continue
         out["graphs"] += 1
-        diff = max(ours) - cuts[baseline]
-        out["better" if diff > 0 else "equal" if diff == 0 else "worse"] += 1
+        (mine, my_tts), (theirs, their_tts) = max(ours), key(rows[baseline])
+        if mine != theirs:
+            verdict = "better" if mine > theirs else "worse"
+        elif math.isinf(my_tts) and math.isinf(their_tts) or max(-my_tts, -their_tts) <= TTS_TIE_FACTOR * min(
+                -my_tts, -their_tts):
+            verdict = "equal"
+        else:
+            verdict = "better" if -my_tts < -their_tts else "worse"
+        out[verdict] += 1
     return out
 
 

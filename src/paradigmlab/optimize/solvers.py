@@ -23,6 +23,8 @@ from paradigmlab.pbit.sampler import prepare_chains
 #: A schedule is a name or a function ``(beta_min, beta_max, num_sweeps) -> betas``.
 Schedule = str | Callable[[float, float, int], np.ndarray]
 _SCHEDULES = {"geometric": schedules.geometric, "linear": schedules.linear}
+#: A quench runs at this multiple of the coldest beta: a unit-cost uphill flip then has odds ~1e-200.
+QUENCH_FACTOR = 100.0
 #: Never let one uninterrupted kernel call run longer than this (seconds), so budgets are kept.
 MAX_CHUNK_S = 0.25
 
@@ -160,14 +162,18 @@ class Annealer:
     (an anytime strategy: short runs give an early answer, long runs a good
     one), and the last run is stretched to use the remaining time.
     ``checks_per_run``: how often per run the chains' energies are checked
-    for a new best state.
+    for a new best state. ``quench_sweeps``: sweeps at :data:`QUENCH_FACTOR`
+    times the coldest beta after every run (not counted in the schedule): at
+    the cold end a p-bit still takes a unit-cost uphill flip about 1% of the
+    time, so the last states carry a few such defects; an almost
+    zero-temperature quench removes them (0 turns it off).
     """
 
     def __init__(self, num_chains: int = 64, num_sweeps: int = 1000, schedule: Schedule | np.ndarray = "geometric",
                  beta_range: tuple[float, float] | None = None, growth: float = 2.0, checks_per_run: int = 32,
-                 backend: str = "numba"):
-        if num_chains < 1 or num_sweeps < 1 or checks_per_run < 1:
-            raise ValueError("num_chains, num_sweeps and checks_per_run must be >= 1")
+                 quench_sweeps: int = 3, backend: str = "numba"):
+        if num_chains < 1 or num_sweeps < 1 or checks_per_run < 1 or quench_sweeps < 0:
+            raise ValueError("num_chains, num_sweeps and checks_per_run must be >= 1, quench_sweeps >= 0")
         if growth < 1:
             raise ValueError(f"growth must be >= 1, got {growth}")
         if isinstance(schedule, str) and schedule not in _SCHEDULES:
@@ -176,7 +182,7 @@ class Annealer:
             raise ValueError(f"beta_range must be (hot, cold) with 0 <= hot <= cold, got {beta_range}")
         self.num_chains, self.num_sweeps, self.growth = int(num_chains), int(num_sweeps), float(growth)
         self.schedule, self.beta_range, self.checks_per_run = schedule, beta_range, int(checks_per_run)
-        self.backend = backend
+        self.quench_sweeps, self.backend = int(quench_sweeps), backend
 
     def __repr__(self) -> str:
         return (f"Annealer(num_chains={self.num_chains}, num_sweeps={self.num_sweeps}, "
@@ -237,6 +243,10 @@ class Annealer:
                 rate = chunk / dt if rate is None else 0.8 * rate + 0.2 * chunk / dt
                 if stop:
                     break
+            if not stop and self.quench_sweeps:
+                kernel.run(np.full(self.quench_sweeps, QUENCH_FACTOR * betas[-1]))
+                total_sweeps += self.quench_sweeps
+                stop = track.update(kernel.get_states())
             runs += 1
             if track.time_limit is not None and not fixed:
                 length *= self.growth

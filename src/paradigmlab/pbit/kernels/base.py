@@ -51,6 +51,10 @@ class Kernel(ABC):
         """Allocate backend data (couplings, RNG) once."""
 
     @abstractmethod
+    def _seed_streams(self) -> None:
+        """(Re)start the random streams from ``self.seed``."""
+
+    @abstractmethod
     def _load_couplings(self) -> None:
         """(Re)load ``self.J`` and ``self.h`` into backend storage."""
 
@@ -102,6 +106,17 @@ class Kernel(ABC):
             check_coloring(J, self.groups)
         self.J, self.h = J, h
         self._load_couplings()
+
+    def reseed(self, seed: int | Sequence[int] | None) -> None:
+        """Restart the random streams from ``seed``, keeping states, couplings and clamps.
+
+        A persistent kernel reseeded with ``s`` draws exactly what a fresh
+        kernel built with ``seed=s`` would, so a learning loop can keep one
+        kernel per phase and still make every update a function of
+        ``(seed, update)`` (what bit-exact resume from a checkpoint needs).
+        """
+        self.seed = np.random.SeedSequence(seed)
+        self._seed_streams()
 
     def set_chain_beta(self, chain_beta: np.ndarray) -> None:
         """Set a per-chain inverse-temperature factor (parallel tempering)."""

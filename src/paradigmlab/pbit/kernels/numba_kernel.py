@@ -50,6 +50,30 @@ _S40 = np.uint64(40)
 _INV24 = np.float32(2.0 / 16777216.0)  # maps 24 random bits to [0, 2)
 
 
+@njit(fastmath=True, nogil=True, cache=True, inline="always")
+def _tanh_pq(x):
+    """``(p, q)`` with ``tanh(x) = p / q`` and ``q > 0`` (the float32 rational of the module docstring)."""
+    x = min(max(x, -_TANH_CLAMP), _TANH_CLAMP)
+    x2 = x * x
+    p = x2 * A13 + A11
+    p = x2 * p + A9
+    p = x2 * p + A7
+    p = x2 * p + A5
+    p = x2 * p + A3
+    p = x2 * p + A1
+    q = x2 * B6 + B4
+    q = x2 * q + B2
+    q = x2 * q + B0
+    return x * p, q
+
+
+@njit(fastmath=True, nogil=True, cache=True, inline="always")
+def tanh32(x):
+    """float32 ``tanh`` without a libm call, so loops over it vectorise."""
+    p, q = _tanh_pq(x)
+    return p / q
+
+
 @njit(parallel=True, nogil=True, cache=True)
 def _sweeps(S, n_chains, indptr, indices, data, h, order, betas, chain_beta, rng0, rng1, block):
     """Advance all chains ``len(betas)`` sweeps; thread blocks of ``block`` chains."""
@@ -99,20 +123,7 @@ def _sweep_block(S, C, indptr, indices, data, h, order, betas, chain_beta, rng0,
             # eq. 4: m_i = sgn(tanh(beta I_i) - r), with tanh = p/q (q > 0) so no division
             out = np.uint64(i * C + c0)
             for c in range(uw):
-                x = bc[c] * acc[c]
-                x = min(x, _TANH_CLAMP)
-                x = max(x, -_TANH_CLAMP)
-                x2 = x * x
-                p = x2 * A13 + A11
-                p = x2 * p + A9
-                p = x2 * p + A7
-                p = x2 * p + A5
-                p = x2 * p + A3
-                p = x2 * p + A1
-                p = x * p
-                q = x2 * B6 + B4
-                q = x2 * q + B2
-                q = x2 * q + B0
+                p, q = _tanh_pq(bc[c] * acc[c])
                 S[out + c] = np.float32(1.0) if p > rnd[c] * q else np.float32(-1.0)
     rng0[c0:c0 + w] = s0
     rng1[c0:c0 + w] = s1
@@ -131,14 +142,17 @@ class NumbaKernel(Kernel):
 
     def _setup(self) -> None:
         self._load_couplings()
+        self._seed_streams()
+        self._order = np.concatenate(self.groups).astype(np.int64)
+        self._chain_beta32 = self.chain_beta.astype(np.float32)
+
+    def _seed_streams(self) -> None:
         base = np.uint64(self.seed.generate_state(1, dtype=np.uint64)[0])
         lanes = np.arange(self.num_chains, dtype=np.uint64)
         with np.errstate(over="ignore"):
             self._rng0 = _splitmix64(base ^ (lanes * np.uint64(2) + np.uint64(1)))
             self._rng1 = _splitmix64(self._rng0 ^ np.uint64(0xD1B54A32D192ED03))
         self._rng0[self._rng0 == 0] = 1  # xorshift state must not be all zero
-        self._order = np.concatenate(self.groups).astype(np.int64)
-        self._chain_beta32 = self.chain_beta.astype(np.float32)
 
     def _load_couplings(self) -> None:
         self._indptr = self.J.indptr.astype(np.int64)

@@ -11,8 +11,11 @@ class ReferenceKernel(Kernel):
     """Colour-parallel p-bit updates in plain numpy (states as chains x N float)."""
 
     def _setup(self) -> None:
-        self.rng = np.random.default_rng(self.seed.spawn(1)[0])
+        self._seed_streams()
         self._groups_free = self.groups
+
+    def _seed_streams(self) -> None:
+        self.rng = np.random.default_rng(self.seed.spawn(1)[0])
 
     def _load_couplings(self) -> None:
         """The reference kernel reads ``self.J`` and ``self.h`` directly."""

@@ -21,9 +21,12 @@ class TorchKernel(Kernel):
     def _setup(self) -> None:
         self.dev = torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.gen = torch.Generator(device=self.dev)
-        self.gen.manual_seed(int(self.seed.generate_state(1, dtype=np.uint64)[0] % (2**63)))
+        self._seed_streams()
         self._chain_beta = torch.as_tensor(self.chain_beta, dtype=torch.float32, device=self.dev)
         self._load_couplings()
+
+    def _seed_streams(self) -> None:
+        self.gen.manual_seed(int(self.seed.generate_state(1, dtype=np.uint64)[0] % (2**63)))
 
     def _load_couplings(self) -> None:
         self._h = torch.as_tensor(self.h, dtype=torch.float32, device=self.dev)
