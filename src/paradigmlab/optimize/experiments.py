@@ -32,7 +32,7 @@ from paradigmlab.optimize.tts import tts_from_hit_times
 OURS = ("pbit-anneal", "pbit-pt")
 #: Chains of our solvers in the side-by-side runs. On 800-node Gset graphs 128 chains sweep at
 #: ~60% of the 64-chain rate per chain, so more chains are nearly free (measured on G14, 10 s:
-#: best-known 3064 in 1 of 7 seeds with 128 chains, 0 of 6 with 64; PT 16 x 8: 3 of 10).
+#: best-known 3064 in 1 of 8 runs with 128 chains, 0 of 6 with 64; PT 16 x 8: 2 of 8).
 ANNEAL_CHAINS = 128
 PT_REPLICAS = 8
 
