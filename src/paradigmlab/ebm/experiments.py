@@ -32,7 +32,8 @@ NIAZI_FPGA_FLIPS_PER_NS = 50.0
 #: (8 sweeps), a conditional phase (image clamped, label free, 8 sweeps) adding the gradient of
 #: log p(y|x) with weight 1, weight decay 0.01, learning rate decaying linearly from 0.03 to 0.001 over
 #: the run. Measured after 5-6 min of training: purely generative 46-55% (first 1,000 test images),
-#: + conditional term 66.8%, + weight decay 0.001 69.7%, + weight decay 0.01 74.7% (first 2,000);
+#: + conditional term 66.8%, + weight decay 0.001 69.7%, + weight decay 0.01 74.7% (first 2,000;
+#: weight decay 0.03 70.6%, 0.1 60.7%);
 #: 3x the sweeps per phase 63.9% at equal time; one persistent chain per training image 38-42%.
 #: The full 800-epoch run (40,000 updates, 37 min): 82.4% on all 10,000 test images
 #: (benchmarks/results/ebm_dbm_cond_training.json).
