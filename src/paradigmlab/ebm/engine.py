@@ -168,13 +168,13 @@ def rao_blackwell_moments(coupling: EdgeCoupling, weights: np.ndarray, h: np.nda
     their value. ``states``: chains x N, +-1. Multi-threaded (numba).
     """
     S = np.ascontiguousarray(np.asarray(states).T, dtype=np.float32)  # (N, chains): whole rows per gather
-    J = coupling.csr(weights)
     mask = np.zeros(coupling.num_nodes, dtype=np.bool_)
     if clamped is not None and len(clamped):
         mask[np.asarray(clamped, dtype=np.int64)] = True
     T = np.empty_like(S)
-    _conditional_means(J.indptr.astype(np.int64), J.indices.astype(np.int64), J.data.astype(np.float32),
-                       np.asarray(h, np.float32), np.float32(beta), S, mask, T)
+    data = np.asarray(weights, np.float32)[coupling.slot_edge]  # the CSR values of J, on the fixed pattern
+    _conditional_means(coupling.indptr, coupling.indices, data, np.asarray(h, np.float32), np.float32(beta), S,
+                       mask, T)
     corr = np.empty(coupling.num_edges, dtype=np.float32)
     _edge_correlations(S, T, coupling.edges[:, 0], coupling.edges[:, 1], corr)
     return corr.astype(np.float64), T.mean(1, dtype=np.float64)
