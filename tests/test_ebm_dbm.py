@@ -131,7 +131,8 @@ def _train(path, epochs, **kw):
 
 
 @pytest.mark.parametrize("kw", [dict(discriminative=0.0), dict(discriminative=1.0),
-                                dict(discriminative=1.0, generative=0.0)])
+                                dict(discriminative=1.0, generative=0.0),
+                                dict(discriminative=1.0, common_random_numbers=True)])
 def test_resume_is_bit_exact(tmp_path, kw):
     full = _train(tmp_path / "full.npz", 4, **kw)  # 12 updates straight
     _train(tmp_path / "cut.npz", 2, **kw)  # interrupted after 6 updates
@@ -153,6 +154,26 @@ def test_pure_discriminative_training_skips_the_free_phase(tmp_path):
     assert t.neg.kernel is None  # the free chains never ran
     n, L = t.model.num_nodes, t.model.labels.size  # 6 updates x 2 sweeps x 4 chains, 3 pixels clamped
     assert s["pbit_updates"] == 6 * 2 * 4 * ((n - 3 - L) + (n - 3))
+def test_common_random_numbers_cancel_where_the_label_does_not_reach(tmp_path):
+    """With common random numbers the conditional phase replays the data phase: zero gradient when labels are decoupled."""
+    m = tiny(seed=5, scale=0.05)
+    lab = m.labels.ravel()
+    touches = np.isin(m.coupling.edges, lab).any(1)
+    m.weights[touches] = 0.0  # the label p-bits see nothing and nothing sees them
+    rng = np.random.default_rng(0)
+    x, y = rng.choice([-1, 1], size=(12, 3)), rng.integers(0, 2, 12)
+    kw = dict(epochs=1, batch_size=4, num_chains=6, pos_sweeps=3, neg_sweeps=3, lr=0.05, momentum=0.0,
+              generative=0.0, discriminative=1.0, data_biases=False, progress=False)
+    before = m.weights.copy()
+    t = Trainer(m, TrainConfig(**kw, common_random_numbers=True))
+    t.step(x, y)
+    assert np.array_equal(m.weights[~touches], before[~touches])  # pos and cond chains agree off the labels
+    m.weights = before.copy()
+    t = Trainer(m, TrainConfig(**kw))
+    t.step(x, y)
+    assert not np.array_equal(m.weights[~touches], before[~touches])  # independent chains: sampling noise
+
+
 def test_hardware_graphs():
     m = SparseDBM.niazi2024()
     assert m.num_nodes == 4264 and m.visible.size == 784 and m.labels.shape == (5, 10)

@@ -174,6 +174,42 @@ def test_reseeded_kernel_draws_what_a_fresh_kernel_draws(backend):
     assert not np.array_equal(old.get_states(), fresh.get_states())  # another seed, another trajectory
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_draw_nodes_keep_common_random_numbers(backend):
+    """Clamped p-bits that still draw leave a kernel on the same random numbers as one where they are free.
+
+    The three p-bits are decoupled and pinned at +1 by a huge field, so free or
+    clamped at +1 they hold the same value: the trajectories agree exactly
+    when the clamped ones draw, and drift apart when they skip their draws.
+    """
+    n, pinned, pixels = 12, [3, 7, 10], [0, 1]
+    a = random_model(n=n, density=0.5, field=0.3, seed=31)
+    J = a.J.toarray()
+    J[pinned, :] = J[:, pinned] = 0.0
+    h = a.h.copy()
+    h[pinned] = 60.0
+    model = IsingModel(J, h)
+    rng = np.random.default_rng(0)
+    start = rng.choice(np.array([-1, 1], np.int8), size=(16, n))
+    start[:, pinned] = 1
+    px = rng.choice([-1, 1], size=(16, 2))
+    kernels = []
+    for clamp, values, draw in [(pixels, px, ()),
+                                (pixels + pinned, np.c_[px, np.ones((16, 3))], pinned),
+                                (pixels + pinned, np.c_[px, np.ones((16, 3))], ())]:
+        k = PBitSampler(backend).kernel(model, num_chains=16, seed=4)
+        k.set_states(start)
+        k.set_clamp(clamp, values, draw_nodes=draw)
+        k.run(np.ones(6))
+        kernels.append(k)
+    free, drawing, skipping = (k.get_states() for k in kernels)
+    assert np.array_equal(free, drawing)
+    assert not np.array_equal(free, skipping)
+    assert kernels[1].updates_per_sweep == kernels[2].updates_per_sweep == 16 * (n - 5)
+    with pytest.raises(ValueError, match="subset"):
+        kernels[0].set_clamp(pixels, px, draw_nodes=[5])
+
+
 def test_set_couplings_rejects_colouring_conflict_and_bad_values():
     a = IsingModel({(0, 1): 1.0, (2, 3): 1.0}, num_nodes=4)
     k = PBitSampler("numba").kernel(a, num_chains=4, seed=0)

@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = s.add_parser("evaluate", help="test accuracy of a saved DBM on the MNIST test images")
     e.add_argument("model", help="a .npz written by `ebm train` or SparseDBM.save")
     e.add_argument("--n", type=int, default=None, help="first n test images (default all)")
+    e.add_argument("--long", action="store_true", help="the long read-out of the final reports (200 reads)")
     e.set_defaults(func=_evaluate)
 
     g = s.add_parser("generate", help="PNG grid of digits generated with the label clamped")
@@ -51,7 +52,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from paradigmlab.ebm import experiments as ex
     from paradigmlab.ebm.dbm import SparseDBM
 
-    res = ex.evaluate(SparseDBM.load(args.model), ex.load_split(), n=args.n)
+    res = ex.evaluate(SparseDBM.load(args.model), ex.load_split(), n=args.n,
+                      readout=ex.READOUT_LONG if args.long else None)
     print(f"test accuracy {res['accuracy']:.4f} on {res['test_images']} images ({res['seconds']:.1f} s)")
     return 0
 

@@ -211,9 +211,15 @@ class SparseDBM:
         nodes, values = self._clamp(clamp_images, clamp_labels)
         return open_chains(self.backend, self.J(), self.h, self.groups, states, seed, nodes, values)
 
-    def phase_chains(self, states: np.ndarray, images: bool = False, labels: bool = False) -> PhaseChains:
-        """Persistent chains of a learning phase that clamps the pixels and/or labels (see :meth:`run_phase`)."""
-        return PhaseChains(self.backend, self.groups, states, self.clamped_nodes(images, labels))
+    def phase_chains(self, states: np.ndarray, images: bool = False, labels: bool = False,
+                     label_draws: bool = False) -> PhaseChains:
+        """Persistent chains of a learning phase that clamps the pixels and/or labels (see :meth:`run_phase`).
+
+        ``label_draws``: clamped labels still draw their random numbers, so the
+        phase runs on the same random numbers as one with the labels free.
+        """
+        draw = self.labels.ravel() if labels and label_draws else None
+        return PhaseChains(self.backend, self.groups, states, self.clamped_nodes(images, labels), draw)
 
     def run_phase(self, chains: PhaseChains, sweeps: int, seed, clamp_images: np.ndarray | None = None,
                   clamp_labels: np.ndarray | None = None) -> int:

@@ -68,16 +68,24 @@ class PhaseChains:
     """
 
     def __init__(self, backend: str, groups: Sequence[np.ndarray], states: np.ndarray,
-                 clamp_nodes: np.ndarray | None = None):
+                 clamp_nodes: np.ndarray | None = None, draw_nodes: np.ndarray | None = None):
         self.backend, self.groups = backend, groups
         self._states = np.asarray(states, dtype=np.int8)
         self.clamp_nodes = None if clamp_nodes is None or not len(clamp_nodes) else np.asarray(clamp_nodes)
+        self.draw_nodes = np.zeros(0, np.int64) if draw_nodes is None else np.asarray(draw_nodes, np.int64)
         self.kernel: Kernel | None = None
 
     @property
     def states(self) -> np.ndarray:
         """Current chain states (chains x N, int8 +-1)."""
         return self._states if self.kernel is None else self.kernel.get_states()
+
+    @states.setter
+    def states(self, states: np.ndarray) -> None:
+        if self.kernel is None:
+            self._states = np.asarray(states, dtype=np.int8)
+        else:
+            self.kernel.set_states(states)
 
     def run(self, J: sp.csr_matrix, h: np.ndarray, sweeps: int, seed: Sequence[int] | int,
             clamp_values: np.ndarray | None = None, beta: float = 1.0) -> int:
@@ -86,28 +94,28 @@ class PhaseChains:
             raise ValueError("clamp_values must be given exactly when the phase has clamp_nodes")
         if self.kernel is None:
             self.kernel = open_chains(self.backend, J, h, self.groups, self._states, seed, self.clamp_nodes,
-                                      clamp_values)
+                                      clamp_values, self.draw_nodes)
         else:
             self.kernel.set_couplings(J, h)
             self.kernel.reseed(seed)
             if self.clamp_nodes is not None:
-                self.kernel.set_clamp(self.clamp_nodes, clamp_values)
+                self.kernel.set_clamp(self.clamp_nodes, clamp_values, self.draw_nodes)
         self.kernel.run(np.full(int(sweeps), float(beta)))
         return self.kernel.updates_per_sweep * int(sweeps)
 
 
 def open_chains(backend: str, J: sp.csr_matrix, h: np.ndarray, groups: Sequence[np.ndarray],
                 states: np.ndarray, seed: Sequence[int] | int, clamp_nodes: np.ndarray | None = None,
-                clamp_values: np.ndarray | None = None) -> Kernel:
+                clamp_values: np.ndarray | None = None, draw_nodes: np.ndarray | Sequence[int] = ()) -> Kernel:
     """A kernel holding ``states`` (chains x N, +-1), with ``clamp_nodes`` held at ``clamp_values``.
 
     ``clamp_values`` may differ per chain (shape chains x k): one training
-    image per chain in the positive phase.
+    image per chain in the positive phase. ``draw_nodes``: see ``Kernel.set_clamp``.
     """
     k = make_kernel(backend, J, h, groups, states.shape[0], seed=seed)
     k.set_states(states)
     if clamp_nodes is not None and len(clamp_nodes):
-        k.set_clamp(clamp_nodes, clamp_values)
+        k.set_clamp(clamp_nodes, clamp_values, draw_nodes)
     return k
 
 

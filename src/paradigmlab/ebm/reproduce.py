@@ -11,12 +11,14 @@ from paradigmlab.report import Section
 
 
 def reproduce_section(out_dir: Path, quick: bool) -> Section:
-    """Train the sparse DBM (80 epochs or 3 min quick / 1000 epochs or 120 min full), baselines, AIS, digits."""
+    """Train the sparse DBM (80 epochs or 3 min quick / 1800 epochs or 100 min full), baselines, AIS, digits."""
     split = ex.load_split()
-    minutes, epochs = (3.0, 80) if quick else (120.0, 1000)
+    minutes, epochs = (3.0, 80) if quick else (100.0, 1800)
     model, trainer = ex.train_dbm(split, minutes, checkpoint=None, eval_every=200 if quick else 1000,
                                   eval_n=500 if quick else 1000, epochs=epochs, progress=False)
     final = ex.evaluate(model, split, n=2000 if quick else None)
+    long = None if quick else ex.evaluate(model, split, readout=ex.READOUT_LONG)
+    long_md = "" if long is None else f"; **{100 * long['accuracy']:.1f}%** with the longer read-out {ex.READOUT_LONG}"
     s = trainer.summary(len(split.y_train))
     cmp = ex.paper_comparison(s["flips_per_ns_training"], s["train_s"] / max(1, s["update"]))
     curve = ex.plot_curves(trainer.history + [dict(s, accuracy=final["accuracy"])], out_dir / "ebm_dbm_curve.png",
@@ -48,7 +50,7 @@ log p(y|x), the quantity the read-out uses (its effect, measured, is noted at `D
 {s['pbit_updates']:.3g} p-bit updates, **{s['flips_per_ns_training']:.3f} flips/ns sustained** during training
 ({s['flips_per_ns_kernels']:.3f} flips/ns inside the kernels).
 Test accuracy **{100 * final['accuracy']:.1f}%** on {final['test_images']:,} test images
-(read-out: {ex.READOUT}). {'This is far from converged: the quick run is a smoke test of the full pipeline.' if quick else ''}
+(read-out: {ex.READOUT}){long_md}. {'This is far from converged: the quick run is a smoke test of the full pipeline.' if quick else ''}
 
 | updates | epochs | training min | p-bit updates | accuracy (first test images) |
 |---|---|---|---|---|
@@ -80,11 +82,11 @@ regression; training seconds on this machine):
 AIS (200 chains, {600 if quick else 2000} temperatures, p-bit sweeps) {ais['ais_log_z']:.3f} +- {ais['ais_std_err']:.3f},
 error {ais['abs_error']:.3f} nat (goal < 0.1); test log-likelihood {ais['test_log_likelihood']:.1f} nat/image.
 
-Full run: `make reproduce-full` trains 1000 epochs or 120 minutes (the issue's 2-hour goal), whichever
-ends first, and evaluates all 10,000 test images; `python benchmarks/ebm_dbm_training.py --minutes 120
---recipe '{{"epochs": 1000}}'` does the same resumably (checkpoints; rerun to continue) and writes JSON + PNG to
+Full run: `make reproduce-full` trains 1800 epochs or 100 minutes (inside the issue's 2-hour goal), whichever
+ends first, and evaluates all 10,000 test images; `python benchmarks/ebm_dbm_training.py --minutes 100
+--recipe '{{"epochs": 1800}}'` does the same resumably (checkpoints; rerun to continue) and writes JSON + PNG to
 benchmarks/results/.
 """
-    data = {"final": final, "summary": s, "paper": cmp, "baselines": rows, "ais": ais,
+    data = {"final": final, "final_long_readout": long, "summary": s, "paper": cmp, "baselines": rows, "ais": ais,
             "history": trainer.history, "label_balance": np.bincount(split.y_test).tolist()}
     return Section("Sparse DBM learning on the p-bit computer (4.2)", md, [curve.name, digits.name, "ebm_baselines.png"], data)

@@ -40,6 +40,7 @@ class Kernel(ABC):
         self.seed = np.random.SeedSequence(seed)
         self.device = device
         self.clamp_nodes = np.zeros(0, dtype=np.int64)
+        self.draw_nodes = np.zeros(0, dtype=np.int64)
         self.chain_beta = np.ones(self.num_chains)
         self._setup()
         rng = np.random.default_rng(self.seed.spawn(1)[0])
@@ -129,14 +130,25 @@ class Kernel(ABC):
     def _chain_beta_changed(self) -> None:
         """Hook for backends that keep a device copy of ``chain_beta``."""
 
-    def set_clamp(self, nodes: np.ndarray | Sequence[int], values: np.ndarray) -> None:
+    def set_clamp(self, nodes: np.ndarray | Sequence[int], values: np.ndarray,
+                  draw_nodes: np.ndarray | Sequence[int] = ()) -> None:
         """Hold ``nodes`` fixed at ``values`` (shape ``(k,)`` or ``(chains, k)``, +-1).
 
         Clamped p-bits are not updated, and their values enter their
         neighbours' local fields. Calling again replaces the clamp; pass an
         empty ``nodes`` to release it.
+
+        ``draw_nodes`` (a subset of ``nodes``) keep their turn in the update
+        order and draw -- and discard -- their random numbers, so this kernel
+        consumes its streams exactly as one where they are free: two kernels
+        with one seed and one starting state that differ only in these clamps
+        run on common random numbers, and the difference of their statistics
+        has far less variance than that of independent runs.
         """
         nodes = np.asarray(nodes, dtype=np.int64).reshape(-1)
+        draw = np.asarray(draw_nodes, dtype=np.int64).reshape(-1)
+        if not np.all(np.isin(draw, nodes)):
+            raise ValueError("draw_nodes must be a subset of the clamped nodes")
         values = np.asarray(values)
         if nodes.size and (nodes.min() < 0 or nodes.max() >= self.num_nodes):
             raise ValueError(f"clamped node index outside 0..{self.num_nodes - 1}")
@@ -150,15 +162,22 @@ class Kernel(ABC):
             ) from None
         if not np.all((values == 1) | (values == -1)):
             raise ValueError("clamp values must be -1 or +1")
-        self.clamp_nodes = nodes
+        self.clamp_nodes, self.draw_nodes = nodes, draw
         self._write_clamp(nodes, values)
 
     def free_groups(self) -> list[np.ndarray]:
-        """Colour groups with the clamped nodes removed (empty groups dropped)."""
+        """The update order: colour groups without the clamped nodes (``draw_nodes`` kept), empty groups dropped."""
         if not self.clamp_nodes.size:
             return self.groups
-        out = [np.setdiff1d(g, self.clamp_nodes, assume_unique=True) for g in self.groups]
+        skip = np.setdiff1d(self.clamp_nodes, self.draw_nodes, assume_unique=True)
+        out = [np.setdiff1d(g, skip, assume_unique=True) for g in self.groups]
         return [g for g in out if g.size]
+
+    def held_mask(self) -> np.ndarray:
+        """Boolean per p-bit: on the update order but clamped (``draw_nodes`` of :meth:`set_clamp`)."""
+        mask = np.zeros(self.num_nodes, dtype=np.bool_)
+        mask[self.draw_nodes] = True
+        return mask
 
     @property
     def updates_per_sweep(self) -> int:

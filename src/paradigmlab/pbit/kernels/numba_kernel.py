@@ -50,7 +50,7 @@ _S40 = np.uint64(40)
 _INV24 = np.float32(2.0 / 16777216.0)  # maps 24 random bits to [0, 2)
 
 
-@njit(fastmath=True, nogil=True, cache=True, inline="always")
+@njit(fastmath=True, nogil=True, cache=True)
 def _tanh_pq(x):
     """``(p, q)`` with ``tanh(x) = p / q`` and ``q > 0`` (the float32 rational of the module docstring)."""
     x = min(max(x, -_TANH_CLAMP), _TANH_CLAMP)
@@ -67,7 +67,7 @@ def _tanh_pq(x):
     return x * p, q
 
 
-@njit(fastmath=True, nogil=True, cache=True, inline="always")
+@njit(fastmath=True, nogil=True, cache=True)
 def tanh32(x):
     """float32 ``tanh`` without a libm call, so loops over it vectorise."""
     p, q = _tanh_pq(x)
@@ -75,17 +75,30 @@ def tanh32(x):
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _sweeps(S, n_chains, indptr, indices, data, h, order, betas, chain_beta, rng0, rng1, block):
+def _sweeps(S, n_chains, indptr, indices, data, h, order, held, betas, chain_beta, rng0, rng1, block):
     """Advance all chains ``len(betas)`` sweeps; thread blocks of ``block`` chains."""
     n_blocks = (n_chains + block - 1) // block
     for b in prange(n_blocks):
         c0 = b * block
-        _sweep_block(S, n_chains, indptr, indices, data, h, order, betas, chain_beta, rng0, rng1,
+        _sweep_block(S, n_chains, indptr, indices, data, h, order, held, betas, chain_beta, rng0, rng1,
                      c0, min(n_chains, c0 + block) - c0)
 
 
 @njit(fastmath=True, nogil=True, cache=True)
-def _sweep_block(S, C, indptr, indices, data, h, order, betas, chain_beta, rng0, rng1, c0, w):
+def _uniforms(s0, s1, rnd, w):
+    """Next U(-1, 1) of each of ``w`` chains' xorshift128+ streams into ``rnd``."""
+    for c in range(w):
+        x = s0[c]
+        y = s1[c]
+        x ^= x << _S23
+        x = x ^ y ^ (x >> _S17) ^ (y >> _S26)
+        s0[c] = y
+        s1[c] = x
+        rnd[c] = np.float32(np.int64((x + y) >> _S40)) * _INV24 - np.float32(1.0)
+
+
+@njit(fastmath=True, nogil=True, cache=True)
+def _sweep_block(S, C, indptr, indices, data, h, order, held, betas, chain_beta, rng0, rng1, c0, w):
     """Sweeps for chains ``c0 .. c0+w-1``; S is flat ``(N * C)`` with chains innermost.
 
     Kept serial (called from the parallel loop) so LLVM vectorises the chain loops.
@@ -111,15 +124,9 @@ def _sweep_block(S, C, indptr, indices, data, h, order, betas, chain_beta, rng0,
                 wij = data[k]
                 for c in range(uw):
                     acc[c] += wij * S[base + c]
-            # U(-1, 1) from each chain's xorshift128+ stream
-            for c in range(w):
-                x = s0[c]
-                y = s1[c]
-                x ^= x << _S23
-                x = x ^ y ^ (x >> _S17) ^ (y >> _S26)
-                s0[c] = y
-                s1[c] = x
-                rnd[c] = np.float32(np.int64((x + y) >> _S40)) * _INV24 - np.float32(1.0)
+            _uniforms(s0, s1, rnd, w)
+            if held[i]:  # clamped but on the stream: it drew, it does not change (common random numbers)
+                continue
             # eq. 4: m_i = sgn(tanh(beta I_i) - r), with tanh = p/q (q > 0) so no division
             out = np.uint64(i * C + c0)
             for c in range(uw):
@@ -144,6 +151,7 @@ class NumbaKernel(Kernel):
         self._load_couplings()
         self._seed_streams()
         self._order = np.concatenate(self.groups).astype(np.int64)
+        self._held = np.zeros(self.num_nodes, dtype=np.bool_)
         self._chain_beta32 = self.chain_beta.astype(np.float32)
 
     def _seed_streams(self) -> None:
@@ -174,6 +182,7 @@ class NumbaKernel(Kernel):
         self.S[nodes, :] = self._clamp_values
         free = self.free_groups()
         self._order = np.concatenate(free).astype(np.int64) if free else np.zeros(0, np.int64)
+        self._held = self.held_mask()
 
     def _chain_beta_changed(self) -> None:
         self._chain_beta32 = self.chain_beta.astype(np.float32)
@@ -182,7 +191,7 @@ class NumbaKernel(Kernel):
         per_thread = -(-self.num_chains // numba.get_num_threads())
         block = min(MAX_BLOCK, -(-per_thread // 16) * 16)
         args = (self.S.reshape(-1), self.num_chains, self._indptr, self._indices, self._data, self._h,
-                self._order, betas.astype(np.float64), self._chain_beta32, self._rng0, self._rng1)
+                self._order, self._held, betas.astype(np.float64), self._chain_beta32, self._rng0, self._rng1)
         if block >= self.num_chains:  # one block: skip the thread pool (cheaper for small runs)
             _sweep_block(*args, 0, self.num_chains)
         else:

@@ -13,6 +13,7 @@ class ReferenceKernel(Kernel):
     def _setup(self) -> None:
         self._seed_streams()
         self._groups_free = self.groups
+        self._held = [np.zeros(g.size, dtype=bool) for g in self.groups]
 
     def _seed_streams(self) -> None:
         self.rng = np.random.default_rng(self.seed.spawn(1)[0])
@@ -32,13 +33,15 @@ class ReferenceKernel(Kernel):
         self._clamp_values = values.astype(np.float64)
         self.S[:, nodes] = self._clamp_values
         self._groups_free = self.free_groups()
+        held = self.held_mask()
+        self._held = [held[g] for g in self._groups_free]  # per group: clamped p-bits that only draw
 
     def _run(self, betas: np.ndarray) -> None:
         for bt in betas:
             beta = bt * self.chain_beta[:, None]  # (chains, 1)
-            for g in self._groups_free:
+            for g, held in zip(self._groups_free, self._held):
                 # eq. 3: I_i = sum_j J_ij m_j + h_i for every i in this colour, every chain
                 I = (self.J[g] @ self.S.T).T + self.h[g]
                 # eq. 4: m_i = sgn(tanh(beta I_i) - r), r ~ U(-1, 1)
                 r = self.rng.uniform(-1.0, 1.0, size=I.shape)
-                self.S[:, g] = np.where(np.tanh(beta * I) > r, 1.0, -1.0)
+                self.S[:, g] = np.where(held, self.S[:, g], np.where(np.tanh(beta * I) > r, 1.0, -1.0))

@@ -32,9 +32,10 @@ class TorchKernel(Kernel):
         self._h = torch.as_tensor(self.h, dtype=torch.float32, device=self.dev)
         self._ell = self._build_ell(self.free_groups())
 
-    def _build_ell(self, groups: list[np.ndarray]) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """Per colour: (nodes, neighbour index [n_g, d], weight [n_g, d]) on the device."""
+    def _build_ell(self, groups: list[np.ndarray]) -> list[tuple]:
+        """Per colour: (nodes, neighbour index [n_g, d], weight [n_g, d], held mask [n_g, 1] or None)."""
         J, n = self.J, self.num_nodes
+        held_all = self.held_mask()
         deg_all = np.diff(J.indptr)
         out = []
         for g in groups:
@@ -52,6 +53,7 @@ class TorchKernel(Kernel):
                     torch.as_tensor(g, device=self.dev),
                     torch.as_tensor(nbr.reshape(-1), device=self.dev),
                     torch.as_tensor(w, device=self.dev).unsqueeze(-1),
+                    torch.as_tensor(held_all[g], device=self.dev).unsqueeze(-1) if held_all[g].any() else None,
                 )
             )
         return out
@@ -80,9 +82,10 @@ class TorchKernel(Kernel):
         S, C = self.S, self.num_chains
         for bt in betas.tolist():
             beta = self._chain_beta * bt  # (chains,)
-            for nodes, nbr, w in self._ell:
+            for nodes, nbr, w, held in self._ell:
                 # eq. 3 for the whole colour: gather neighbours' states, weight, sum
                 I = (S.index_select(0, nbr).view(nodes.numel(), -1, C) * w).sum(1) + self._h[nodes, None]
                 # eq. 4: m = sgn(tanh(beta I) - U(-1, 1))
                 r = torch.rand(I.shape, generator=self.gen, device=self.dev) * 2.0 - 1.0
-                S[nodes] = torch.where(torch.tanh(beta * I) > r, 1.0, -1.0)
+                new = torch.where(torch.tanh(beta * I) > r, 1.0, -1.0)
+                S[nodes] = new if held is None else torch.where(held, S[nodes], new)
