@@ -50,7 +50,7 @@ _S40 = np.uint64(40)
 _INV24 = np.float32(2.0 / 16777216.0)  # maps 24 random bits to [0, 2)
 
 
-@njit(fastmath=True, nogil=True, cache=True)
+@njit(fastmath=True, nogil=True, cache=True, inline="always")
 def _tanh_pq(x):
     """``(p, q)`` with ``tanh(x) = p / q`` and ``q > 0`` (the float32 rational of the module docstring)."""
     x = min(max(x, -_TANH_CLAMP), _TANH_CLAMP)
@@ -67,7 +67,7 @@ def _tanh_pq(x):
     return x * p, q
 
 
-@njit(fastmath=True, nogil=True, cache=True)
+@njit(fastmath=True, nogil=True, cache=True, inline="always")
 def tanh32(x):
     """float32 ``tanh`` without a libm call, so loops over it vectorise."""
     p, q = _tanh_pq(x)
