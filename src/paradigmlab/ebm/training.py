@@ -79,6 +79,11 @@ class TrainConfig:
         if self.generative + self.discriminative <= 0:
             raise ValueError("generative + discriminative must be > 0 (otherwise nothing is learned)")
 
+    @property
+    def replays_data_phase(self) -> bool:
+        """Whether the conditional phase runs on the data phase's start and random numbers."""
+        return bool(self.discriminative and self.common_random_numbers)
+
 
 class Trainer:
     """Runs :class:`TrainConfig` on a model, keeps the learning curve in ``history``."""
@@ -101,7 +106,7 @@ class Trainer:
     def _chains(self, pos: np.ndarray, neg: np.ndarray, cond: np.ndarray | None) -> None:
         """Persistent chains of the phases: data (pixels + label clamped), free, conditional (pixels clamped)."""
         m = self.model
-        self.pos = m.phase_chains(pos, images=True, labels=True, label_draws=self.config.common_random_numbers)
+        self.pos = m.phase_chains(pos, images=True, labels=True, label_draws=self.config.replays_data_phase)
         self.neg = m.phase_chains(neg)
         self.cond = None if cond is None else m.phase_chains(cond, images=True)
 
@@ -113,7 +118,7 @@ class Trainer:
         order = np.random.default_rng([c.seed, t // per_epoch]).permutation(len(y))
         batch = order[(t % per_epoch) * c.batch_size:(t % per_epoch + 1) * c.batch_size]
         t0 = time.perf_counter()
-        crn = c.discriminative and c.common_random_numbers
+        crn = c.replays_data_phase
         start = self.pos.states if crn else None
         n = m.run_phase(self.pos, c.pos_sweeps, [c.seed, t, 0], clamp_images=images[batch], clamp_labels=y[batch])
         if c.generative:

@@ -73,7 +73,11 @@ class Kernel(ABC):
 
     @abstractmethod
     def _write_clamp(self, nodes: np.ndarray, values: np.ndarray) -> None:
-        """Write clamped values into the states and rebuild the update order."""
+        """Write clamped values into the states (the clamped set itself is :meth:`_update_order`'s business)."""
+
+    @abstractmethod
+    def _update_order(self) -> None:
+        """Rebuild the update order from :meth:`free_groups` and :meth:`held_mask` (the clamped set changed)."""
 
     # ------------------------------------------------------------ shared logic
     def run(self, betas: np.ndarray | Sequence[float]) -> None:
@@ -162,8 +166,12 @@ class Kernel(ABC):
             ) from None
         if not np.all((values == 1) | (values == -1)):
             raise ValueError("clamp values must be -1 or +1")
+        # learning loops re-clamp the same p-bits with new values every update: keep the order then
+        same_set = np.array_equal(nodes, self.clamp_nodes) and np.array_equal(draw, self.draw_nodes)
         self.clamp_nodes, self.draw_nodes = nodes, draw
         self._write_clamp(nodes, values)
+        if not same_set:
+            self._update_order()
 
     def free_groups(self) -> list[np.ndarray]:
         """The update order: colour groups without the clamped nodes (``draw_nodes`` kept), empty groups dropped."""

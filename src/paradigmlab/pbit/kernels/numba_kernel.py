@@ -150,8 +150,7 @@ class NumbaKernel(Kernel):
     def _setup(self) -> None:
         self._load_couplings()
         self._seed_streams()
-        self._order = np.concatenate(self.groups).astype(np.int64)
-        self._held = np.zeros(self.num_nodes, dtype=np.bool_)
+        self._update_order()
         self._chain_beta32 = self.chain_beta.astype(np.float32)
 
     def _seed_streams(self) -> None:
@@ -180,6 +179,8 @@ class NumbaKernel(Kernel):
     def _write_clamp(self, nodes: np.ndarray, values: np.ndarray) -> None:
         self._clamp_values = values.T.astype(np.float32)
         self.S[nodes, :] = self._clamp_values
+
+    def _update_order(self) -> None:
         free = self.free_groups()
         self._order = np.concatenate(free).astype(np.int64) if free else np.zeros(0, np.int64)
         self._held = self.held_mask()

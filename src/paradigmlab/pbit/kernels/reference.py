@@ -12,8 +12,7 @@ class ReferenceKernel(Kernel):
 
     def _setup(self) -> None:
         self._seed_streams()
-        self._groups_free = self.groups
-        self._held = [np.zeros(g.size, dtype=bool) for g in self.groups]
+        self._update_order()
 
     def _seed_streams(self) -> None:
         self.rng = np.random.default_rng(self.seed.spawn(1)[0])
@@ -32,6 +31,8 @@ class ReferenceKernel(Kernel):
     def _write_clamp(self, nodes: np.ndarray, values: np.ndarray) -> None:
         self._clamp_values = values.astype(np.float64)
         self.S[:, nodes] = self._clamp_values
+
+    def _update_order(self) -> None:
         self._groups_free = self.free_groups()
         held = self.held_mask()
         self._held = [held[g] for g in self._groups_free]  # per group: clamped p-bits that only draw

@@ -30,7 +30,10 @@ class TorchKernel(Kernel):
 
     def _load_couplings(self) -> None:
         self._h = torch.as_tensor(self.h, dtype=torch.float32, device=self.dev)
-        self._ell = self._build_ell(self.free_groups())
+        self._update_order()  # the ELL tables hold the weights
+
+    def _update_order(self) -> None:
+        self._ell = self._build_ell(self.free_groups())  # clamped p-bits are never updated
 
     def _build_ell(self, groups: list[np.ndarray]) -> list[tuple]:
         """Per colour: (nodes, neighbour index [n_g, d], weight [n_g, d], held mask [n_g, 1] or None)."""
@@ -72,7 +75,6 @@ class TorchKernel(Kernel):
         self._clamp_idx = torch.as_tensor(nodes, device=self.dev)
         self._clamp_vals = torch.as_tensor(values.T.astype(np.float32), device=self.dev)
         self.S[self._clamp_idx] = self._clamp_vals
-        self._ell = self._build_ell(self.free_groups())  # clamped p-bits are never updated
 
     def _chain_beta_changed(self) -> None:
         self._chain_beta = torch.as_tensor(self.chain_beta, dtype=torch.float32, device=self.dev)
