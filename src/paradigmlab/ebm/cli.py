@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", default="dbm.npz", help="where to save the trained model")
     t.add_argument("--eval-every", type=int, default=250, help="updates between accuracy estimates")
     t.add_argument("--recipe", default="{}", help='JSON overrides, e.g. \'{"lr": 0.02, "num_chains": 256}\'')
+    t.add_argument("--label-copies", type=int, default=None,
+                   help="label copies on the graph (default: the recipe's; Niazi et al. have 5)")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_train)
 
@@ -38,8 +40,9 @@ def _train(args: argparse.Namespace) -> int:
 
     split = ex.load_split()
     print(f"data: {split.source}")
+    copies = ex.DBM_LABEL_COPIES if args.label_copies is None else args.label_copies
     model, trainer = ex.train_dbm(split, args.minutes, args.checkpoint, eval_every=args.eval_every, seed=args.seed,
-                                  **json.loads(args.recipe))
+                                  label_copies=copies, **json.loads(args.recipe))
     model.save(args.out)
     s = trainer.summary(len(split.y_train))
     last = trainer.history[-1]["accuracy"] if trainer.history else float("nan")

@@ -75,11 +75,19 @@ class SparseDBM:
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def niazi2024(cls, directory: str | Path | None = None, **kwargs) -> "SparseDBM":
-        """The 4,264-p-bit Pegasus graph of Niazi et al. (stand-in when the shared data is absent)."""
+    def niazi2024(cls, directory: str | Path | None = None, label_copies: int | None = None,
+                  placement_seed: int = 0, **kwargs) -> "SparseDBM":
+        """The 4,264-p-bit Pegasus graph of Niazi et al. (stand-in when the shared data is absent).
+
+        ``label_copies``: keep their 5 label copies (None) or use that many,
+        extra copies on hidden p-bits drawn with ``placement_seed``
+        (:meth:`~paradigmlab.data.niazi2024.HardwareGraph.with_label_copies`).
+        """
         from paradigmlab.data.niazi2024 import load_niazi2024
 
         g = load_niazi2024(directory)
+        if label_copies is not None:
+            g = g.with_label_copies(label_copies, placement_seed)
         groups = groups_from_colours(g.colors) if g.colors is not None else None
         model = cls(g.num_nodes, g.edges, g.visible, g.labels, groups=groups, **kwargs)
         model.source = g.source

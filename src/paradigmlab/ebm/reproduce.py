@@ -41,6 +41,8 @@ on an FPGA p-bit machine but more than 10 h on a GPU; Niazi et al. reach about 9
 
 **This run** ({'quick' if quick else 'full'}): graph {model.source} ({model.num_nodes} p-bits,
 {model.coupling.num_edges:,} couplers, {len(model.groups)} colours); data: {split.source}.
+Label copies: {model.labels.shape[0]} (Niazi et al. use 5; the extra copies take hidden p-bits, so the p-bit count
+is unchanged, and widen the read-out's bottleneck: see `DBM_LABEL_COPIES`).
 Recipe: {ex.DBM_RECIPE}, i.e. {s['sweeps_per_update']} sweeps per update on {s['chains']} chains: besides the
 generative phases (image and label clamped / free chains) a third, image-clamped phase adds the gradient of
 log p(y|x), the quantity the read-out uses (its effect, measured, is noted at `DBM_RECIPE` in

@@ -222,7 +222,8 @@ class Trainer:
             arrays["cond"] = self.cond.states
         meta = dict(update=self.update, train_s=self.train_s, sample_s=self.sample_s, train_cpu_s=self.train_cpu_s,
                     pbit_updates=self.pbit_updates, history=self.history, config=asdict(self.config),
-                    data=digest, edges=m.coupling.num_edges, nodes=m.num_nodes)
+                    data=digest, edges=m.coupling.num_edges, nodes=m.num_nodes,
+                    layout=_layout(m))
         save_json_in_npz(path, arrays, meta)
 
     def _load(self, path: Path, digest: str) -> None:
@@ -240,6 +241,9 @@ class Trainer:
                                  "use another checkpoint path or the same settings")
             if meta["data"] != digest or meta["edges"] != m.coupling.num_edges or meta["nodes"] != m.num_nodes:
                 raise ValueError(f"{path}: checkpoint belongs to another data set or graph")
+            if meta.get("layout") != _layout(m):  # older versions did not record it: cannot be checked
+                raise ValueError(f"{path}: checkpoint has another pixel/label placement (e.g. label copies) "
+                                 "or none recorded (written by an older version)")
             m.weights, m.h = z["weights"].copy(), z["h"].copy()
             self.vel_w, self.vel_h = z["vel_w"].copy(), z["vel_h"].copy()
             self._chains(z["pos"].copy(), z["neg"].copy(), z["cond"].copy() if "cond" in z.files else None)
@@ -250,6 +254,11 @@ class Trainer:
 
 def _digest(x: np.ndarray, y: np.ndarray) -> str:
     return hashlib.sha1(x.tobytes() + y.tobytes()).hexdigest()
+
+
+def _layout(m: SparseDBM) -> str:
+    """Fingerprint of which p-bits hold pixels and labels."""
+    return hashlib.sha1(m.visible.tobytes() + m.labels.tobytes()).hexdigest()
 
 
 def _bar(progress: bool, total: int, done: int):
