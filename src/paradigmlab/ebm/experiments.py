@@ -47,6 +47,9 @@ DBM_RECIPE = dict(batch_size=100, num_chains=200, pos_sweeps=8, neg_sweeps=8, lr
 #: class reaches the hidden layer through ~60 p-bits with 5 copies, the bottleneck. First 1,000 test
 #: images, same recipe, 5-6 min runs (one numba thread each): 5 copies 69.2% / 71.1% after 1,250 / 2,500
 #: updates, 20 copies 78.0% / 75.9%, 40 copies 77.1% / 75.7%, 80 copies 74.6% / 73.1% (placement seed 123).
+#: Full decay over 1,100 epochs (61 min on one core each, benchmarks/results/ebm_dbm_lc{20,40}_training.json):
+#: 20 copies 83.0% on all 10,000 test images (84.2% long read-out), 40 copies 80.9% (82.1%); 5 copies
+#: reached 82.7% (83.3%) only after 1,800 epochs in 90.5 min.
 DBM_LABEL_COPIES = 20
 #: Read-out for reported accuracies: 100 burn-in sweeps, then 40 reads 5 sweeps apart (shorter
 #: read-outs under-estimate: the label p-bits sit two or more hops from most pixels).
