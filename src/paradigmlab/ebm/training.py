@@ -223,7 +223,7 @@ class Trainer:
         meta = dict(update=self.update, train_s=self.train_s, sample_s=self.sample_s, train_cpu_s=self.train_cpu_s,
                     pbit_updates=self.pbit_updates, history=self.history, config=asdict(self.config),
                     data=digest, edges=m.coupling.num_edges, nodes=m.num_nodes,
-                    layout=_layout(m))
+                    layout=_digest(m.visible, m.labels))
         save_json_in_npz(path, arrays, meta)
 
     def _load(self, path: Path, digest: str) -> None:
@@ -241,7 +241,7 @@ class Trainer:
                                  "use another checkpoint path or the same settings")
             if meta["data"] != digest or meta["edges"] != m.coupling.num_edges or meta["nodes"] != m.num_nodes:
                 raise ValueError(f"{path}: checkpoint belongs to another data set or graph")
-            if meta.get("layout") != _layout(m):  # older versions did not record it: cannot be checked
+            if meta.get("layout") != _digest(m.visible, m.labels):  # absent in older versions: cannot be checked
                 raise ValueError(f"{path}: checkpoint has another pixel/label placement (e.g. label copies) "
                                  "or none recorded (written by an older version)")
             m.weights, m.h = z["weights"].copy(), z["h"].copy()
@@ -253,12 +253,8 @@ class Trainer:
 
 
 def _digest(x: np.ndarray, y: np.ndarray) -> str:
+    """Fingerprint of two arrays: the training data (images, labels) or the layout (pixel, label p-bits)."""
     return hashlib.sha1(x.tobytes() + y.tobytes()).hexdigest()
-
-
-def _layout(m: SparseDBM) -> str:
-    """Fingerprint of which p-bits hold pixels and labels."""
-    return hashlib.sha1(m.visible.tobytes() + m.labels.tobytes()).hexdigest()
 
 
 def _bar(progress: bool, total: int, done: int):
