@@ -33,9 +33,18 @@ def _exact_stats(m: SparseDBM, states: np.ndarray):
     return p @ (states[:, e[:, 0]] * states[:, e[:, 1]]), p @ states
 
 
+def _model_states(m: SparseDBM):
+    """Every state the model can be in: all of them, or those whose labels are one class's one-hot pattern."""
+    allS = _all_states(m.num_nodes)
+    if m.label_block == "independent":
+        return allS
+    one_hot = (allS[:, m.labels.ravel()][:, None, :] == m.label_spins(np.arange(m.num_classes))[None]).all(2)
+    return allS[one_hot.any(1)]
+
+
 def exact_gradient(m: SparseDBM, images, y):
     """Exact d log p(x, y) / d(weights, h), averaged over the batch, by enumeration."""
-    allS = _all_states(m.num_nodes)
+    allS = _model_states(m)
     neg = _exact_stats(m, allS)
     clamp = np.r_[m.visible, m.labels.ravel()]
     pos_w, pos_h = 0.0, 0.0
@@ -61,6 +70,44 @@ def test_sampled_gradient_matches_exact(backend):
     assert np.abs(gh - gh_exact).max() < tol
     # the comparison can fail: a gradient with one term's sign flipped is far away
     assert np.abs(gw + gw_exact).max() > tol
+
+
+def tiny_softmax(seed=3):
+    """Two label copies of two classes (p-bits 3, 4 and 8, 9), coupled to each other and to the hidden layer."""
+    rng = np.random.default_rng(seed)
+    edges = np.r_[EDGES, [[8, 5], [9, 7], [8, 3], [9, 4], [8, 9], [2, 8]]]
+    return SparseDBM(10, edges, visible=[0, 1, 2], labels=[[3, 4], [8, 9]], weights=rng.normal(0, 0.5, len(edges)),
+                     h=rng.normal(0, 0.3, 10), label_block="softmax")
+
+
+def test_softmax_label_block_gradient_and_readout_match_exact():
+    """A one-hot label drawn as one categorical variable: sampled gradient and p(y|x) equal enumeration over
+    the states whose labels are a class pattern."""
+    m = tiny_softmax()
+    images = np.array([[1, -1, 1], [-1, -1, 1], [1, 1, -1]])
+    y = np.array([0, 1, 1])
+    reps = 1500
+    gw_exact, gh_exact = exact_gradient(m, images, y)
+    gw, gh = m.gradient(np.repeat(images, reps, 0), np.repeat(y, reps), num_chains=3 * reps, sweeps=20, seed=1)
+    tol = 5 * np.sqrt(2 / (3 * reps))
+    assert np.abs(gw_exact).max() > 0.3
+    assert np.abs(gw - gw_exact).max() < tol and np.abs(gh - gh_exact).max() < tol
+    # the same model with independent label p-bits has another gradient, and the test tells them apart
+    m.label_block = "independent"
+    assert np.abs(exact_gradient(m, images, y)[0] - gw_exact).max() > tol
+    m.label_block = "softmax"
+    # read-out: mean of p(y | rest) over the chain -> the exact posterior p(y | x)
+    states = _model_states(m)
+    logp = -m.to_ising().energy(states)
+    scores = m.label_scores(np.repeat(images, 1000, 0), num_samples=50, sweeps_per_sample=2, burn_in=50, seed=3)
+    scores = scores.reshape(len(images), 1000, 2).mean(1)  # 1,000 chains per image (errors ~0.01 measured)
+    for x, sc in zip(images, scores):
+        sub, lp = states[(states[:, m.visible] == x).all(1)], logp[(states[:, m.visible] == x).all(1)]
+        p = np.exp(lp - lp.max())
+        cls = (sub[:, m.labels[0]] == 1).argmax(1)
+        want = np.bincount(cls, weights=p, minlength=2) / p.sum()
+        assert np.abs(sc - want).max() < 0.03, (sc, want)
+    assert np.abs(scores[:, 0] - 0.5).max() > 0.1  # non-trivial posteriors
 
 
 def test_rao_blackwell_moments_equal_their_definition():
@@ -121,8 +168,9 @@ def test_bad_inputs():
         TrainConfig(generative=0.0, discriminative=0.0)
 
 
-def _train(path, epochs, **kw):
+def _train(path, epochs, label_block="independent", **kw):
     m = tiny(seed=5, scale=0.05)
+    m.label_block = label_block
     rng = np.random.default_rng(0)
     x = rng.choice([-1, 1], size=(12, 3))
     y = rng.integers(0, 2, 12)
@@ -133,7 +181,9 @@ def _train(path, epochs, **kw):
 
 @pytest.mark.parametrize("kw", [dict(discriminative=0.0), dict(discriminative=1.0),
                                 dict(discriminative=1.0, generative=0.0),
-                                dict(discriminative=1.0, common_random_numbers=True)])
+                                dict(discriminative=1.0, common_random_numbers=True),
+                                dict(discriminative=1.0, common_random_numbers=True, label_block="softmax",
+                                     label_lr_scale=0.5)])
 def test_resume_is_bit_exact(tmp_path, kw):
     full = _train(tmp_path / "full.npz", 4, **kw)  # 12 updates straight
     _train(tmp_path / "cut.npz", 2, **kw)  # interrupted after 6 updates
@@ -210,3 +260,25 @@ def test_checkpoint_of_another_label_placement_is_refused(tmp_path):
                       checkpoint=str(tmp_path / "a.npz"), progress=False)
     with pytest.raises(ValueError, match="placement"):
         Trainer(swapped, cfg).train(x, y)
+    softmax = tiny(seed=5, scale=0.05)
+    softmax.label_block = "softmax"
+    with pytest.raises(ValueError, match="independent label p-bits, the model softmax"):
+        Trainer(softmax, cfg).train(x, y)
+
+
+def test_softmax_label_block_options_and_fields(tmp_path):
+    with pytest.raises(ValueError, match="label_block"):
+        SparseDBM(8, EDGES, visible=[0, 1, 2], labels=[[3, 4]], label_block="onehot")
+    with pytest.raises(ValueError, match="label_lr_scale"):
+        TrainConfig(label_lr_scale=0.0)
+    m = tiny_softmax()
+    assert SparseDBM.load(m.save(tmp_path / "m.npz")).label_block == "softmax"
+    # the numba kernel's fast local fields equal the generic ones (from get_states) and the definition
+    from paradigmlab.ebm.engine import open_chains
+
+    states = m.random_states(7, 1)
+    fast = open_chains("numba", m.J(), m.h, m.groups, states, 0)
+    slow = open_chains("reference", m.J(), m.h, m.groups, states, 0)
+    want = states @ m.J().toarray()[:, [3, 8]] + m.h[[3, 8]]
+    assert np.allclose(fast.local_fields([3, 8]), want, atol=1e-5)
+    assert np.allclose(slow.local_fields([3, 8]), want)

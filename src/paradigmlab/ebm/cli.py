@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--recipe", default="{}", help='JSON overrides, e.g. \'{"lr": 0.02, "num_chains": 256}\'')
     t.add_argument("--label-copies", type=int, default=None,
                    help="label copies on the graph (default: the recipe's; Niazi et al. have 5)")
+    t.add_argument("--label-block", default=None, choices=("independent", "softmax"),
+                   help="label p-bits flip one by one (Niazi et al.) or form one categorical variable "
+                        "(default: the recipe's)")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_train)
 
@@ -42,7 +45,8 @@ def _train(args: argparse.Namespace) -> int:
     print(f"data: {split.source}")
     copies = ex.DBM_LABEL_COPIES if args.label_copies is None else args.label_copies
     model, trainer = ex.train_dbm(split, args.minutes, args.checkpoint, eval_every=args.eval_every, seed=args.seed,
-                                  label_copies=copies, **json.loads(args.recipe))
+                                  label_copies=copies, label_block=args.label_block or ex.DBM_LABEL_BLOCK,
+                                  **json.loads(args.recipe))
     model.save(args.out)
     s = trainer.summary(len(split.y_train))
     last = trainer.history[-1]["accuracy"] if trainer.history else float("nan")

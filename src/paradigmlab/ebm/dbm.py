@@ -10,6 +10,15 @@ phases are sampled by the p-bit kernels: the positive phase clamps pixels and
 labels of one training image per chain, the negative phase runs persistent
 free chains. Classification clamps the pixels only and reads the label
 p-bits; generation clamps a label and reads the pixels.
+
+The label p-bits are either ordinary p-bits (``label_block="independent"``, as
+on Niazi et al.'s FPGA: every copy of every class flips on its own, and the
+read-out averages the copies' activity) or one categorical variable
+(``"softmax"``: between two sweeps the whole one-hot label -- all copies of all
+classes -- is drawn from ``p(y | rest)``, a softmax over classes of the summed
+fields of each class's copies). The second is the softmax label unit of
+classification RBMs; its class evidence adds up over all copies instead of
+being squashed copy by copy.
 """
 
 from __future__ import annotations
@@ -36,13 +45,16 @@ class SparseDBM:
     (in the pixel order of the images you pass); ``labels``: (copies, classes)
     label p-bits; ``groups``: a proper colouring (computed if omitted);
     ``weights``/``h``: initial parameters (default: weights ~ N(0, init_scale),
-    h = 0); ``backend``: p-bit kernel used for sampling.
+    h = 0); ``backend``: p-bit kernel used for sampling; ``label_block``:
+    ``"independent"`` or ``"softmax"`` label p-bits (see the module docstring).
     """
+
+    LABEL_BLOCKS = ("independent", "softmax")
 
     def __init__(self, num_nodes: int, edges: np.ndarray, visible: Sequence[int], labels: np.ndarray,
                  groups: Sequence[np.ndarray] | None = None, weights: np.ndarray | None = None,
                  h: np.ndarray | None = None, beta: float = 1.0, init_scale: float = 0.01,
-                 backend: str = "numba", seed: int = 0):
+                 backend: str = "numba", seed: int = 0, label_block: str = "independent"):
         self.coupling = EdgeCoupling(num_nodes, edges)
         n = self.coupling.num_nodes
         self.visible = np.asarray(visible, dtype=np.int64).reshape(-1)
@@ -56,7 +68,9 @@ class SparseDBM:
             raise ValueError(f"labels must be (copies, classes) with >= 2 classes, got {self.labels.shape}")
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        self.backend = backend
+        if label_block not in self.LABEL_BLOCKS:
+            raise ValueError(f"unknown label_block {label_block!r}; choose one of {', '.join(self.LABEL_BLOCKS)}")
+        self.backend, self.label_block = backend, label_block
         self.beta = float(beta)
         self.source = "user-given graph"
         E = self.coupling.num_edges
@@ -134,7 +148,7 @@ class SparseDBM:
         """Write graph, layout, colouring and parameters to ``path`` (.npz), atomically."""
         path = Path(path)
         arrays = dict(num_nodes=self.num_nodes, edges=self.coupling.edges, weights=self.weights, h=self.h,
-                      visible=self.visible, labels=self.labels, beta=self.beta,
+                      visible=self.visible, labels=self.labels, beta=self.beta, label_block=self.label_block,
                       group_sizes=[len(g) for g in self.groups], group_nodes=np.concatenate(self.groups))
         _savez_atomic(path, arrays)
         return path
@@ -149,7 +163,7 @@ class SparseDBM:
             groups = np.split(z["group_nodes"], np.cumsum(z["group_sizes"])[:-1]) if "group_nodes" in z else None
             return cls(int(z["num_nodes"]), z["edges"], z["visible"], z["labels"], groups=groups,
                        weights=z["weights"], h=z["h"], beta=float(z["beta"]) if "beta" in z else 1.0,
-                       backend=backend)
+                       backend=backend, label_block=str(z["label_block"]) if "label_block" in z else "independent")
 
     # ------------------------------------------------------------ views
     @property
@@ -169,7 +183,8 @@ class SparseDBM:
 
     def __repr__(self) -> str:
         return (f"SparseDBM(p-bits={self.num_nodes}, edges={self.coupling.num_edges}, "
-                f"visible={self.visible.size}, labels={self.labels.shape}, colours={len(self.groups)})")
+                f"visible={self.visible.size}, labels={self.labels.shape} {self.label_block}, "
+                f"colours={len(self.groups)})")
 
     def J(self) -> sp.csr_matrix:
         """The current symmetric coupling matrix."""
@@ -224,10 +239,13 @@ class SparseDBM:
         """Persistent chains of a learning phase that clamps the pixels and/or labels (see :meth:`run_phase`).
 
         ``label_draws``: clamped labels still draw their random numbers, so the
-        phase runs on the same random numbers as one with the labels free.
+        phase runs on the same random numbers as one with the labels free. A
+        softmax label block is always held by the kernel (drawn between sweeps
+        when the phase leaves it free), so phases share random numbers anyway.
         """
-        draw = self.labels.ravel() if labels and label_draws else None
-        return PhaseChains(self.backend, self.groups, states, self.clamped_nodes(images, labels), draw)
+        softmax = self.label_block == "softmax"
+        draw = self.labels.ravel() if labels and label_draws and not softmax else None
+        return PhaseChains(self.backend, self.groups, states, self.clamped_nodes(images, labels or softmax), draw)
 
     def run_phase(self, chains: PhaseChains, sweeps: int, seed, clamp_images: np.ndarray | None = None,
                   clamp_labels: np.ndarray | None = None) -> int:
@@ -236,8 +254,23 @@ class SparseDBM:
         Returns the number of p-bit updates. The chains' kernel persists, so
         repeated calls cost only the sweeps.
         """
-        _, values = self._clamp(clamp_images, clamp_labels)
-        return chains.run(self.J(), self.h, sweeps, seed, values, self.beta)
+        J = self.J()
+        if self.label_block == "independent":
+            return chains.run(J, self.h, sweeps, seed, self._clamp(clamp_images, clamp_labels)[1], self.beta)
+        if clamp_labels is not None:  # label given: same per-sweep seeding as the phases that draw it
+            return chains.run(J, self.h, sweeps, seed, self._clamp(clamp_images, clamp_labels)[1], self.beta,
+                              redraw=lambda k: None)
+        lab = self.labels.ravel()
+        values = np.asarray(chains.states[:, lab] if clamp_images is None
+                            else np.hstack([clamp_images, chains.states[:, lab]]), dtype=np.int8)
+        rng = np.random.default_rng([int(s) for s in np.atleast_1d(seed)] + [_LABEL_STREAM])
+        ops = self._label_ops(J)
+
+        def redraw(k: Kernel) -> np.ndarray:
+            values[:, -lab.size:] = self.label_spins(self._draw_labels(k, values[:, -lab.size:], ops, rng)[0])
+            return values
+
+        return chains.run(J, self.h, sweeps, seed, values, self.beta, redraw=redraw)
 
     def sample_phase(self, states: np.ndarray, sweeps: int, seed, clamp_images: np.ndarray | None = None,
                      clamp_labels: np.ndarray | None = None) -> tuple[np.ndarray, int]:
@@ -257,11 +290,15 @@ class SparseDBM:
 
         After ``burn_in`` sweeps, ``num_samples`` reads ``sweeps_per_sample``
         apart each add ``tanh(beta I)`` of every label p-bit (its exact
-        conditional mean given the sampled rest), averaged over copies.
+        conditional mean given the sampled rest), averaged over copies; with a
+        softmax label block, each read adds ``p(y | rest)`` (so scores are
+        class probabilities).
         """
         x = self.check_images(images)
         if num_samples < 1 or sweeps_per_sample < 1 or burn_in < 0:
             raise ValueError("need num_samples >= 1, sweeps_per_sample >= 1 and burn_in >= 0")
+        if self.label_block == "softmax":
+            return self._softmax_scores(x, num_samples, sweeps_per_sample, burn_in, seed, max_chains)
         lab = self.labels.ravel()
         J_lab = self.J()[lab]
         beta = np.full(1, self.beta)
@@ -277,6 +314,57 @@ class SparseDBM:
                 acc += np.tanh(self.beta * (J_lab @ S + self.h[lab, None])).T
             out[c0:c0 + max_chains] = (acc / num_samples).reshape(xb.shape[0], *self.labels.shape).mean(1)
         return out
+
+    def _softmax_scores(self, x: np.ndarray, num_samples: int, sweeps_per_sample: int, burn_in: int, seed: int,
+                        max_chains: int) -> np.ndarray:
+        """:meth:`label_scores` with a softmax label block: the label is redrawn before every sweep."""
+        ops = self._label_ops(self.J())
+        beta = np.full(1, self.beta)
+        out = np.zeros((x.shape[0], self.num_classes))
+        for c0 in range(0, x.shape[0], max_chains):
+            xb = x[c0:c0 + max_chains]
+            rng = np.random.default_rng([seed, c0, _LABEL_STREAM])
+            start = rng.integers(0, self.num_classes, xb.shape[0])
+            values = np.hstack([xb, self.label_spins(start)])
+            k = self.chains(self.random_states(xb.shape[0], [seed, c0]), [seed, c0, 1], clamp_images=xb,
+                            clamp_labels=start)
+            lab = slice(xb.shape[1], None)
+            for t in range(burn_in + num_samples * sweeps_per_sample):
+                y, p = self._draw_labels(k, values[:, lab], ops, rng)
+                if t >= burn_in and (t - burn_in) % sweeps_per_sample == 0:
+                    out[c0:c0 + max_chains] += p / num_samples
+                values[:, lab] = self.label_spins(y)
+                k.set_clamp(k.clamp_nodes, values)
+                k.run(beta)
+        return out
+
+    def _label_ops(self, J: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
+        """What drawing a softmax label needs from ``J``: the label-label couplings and each class
+        pattern's own coupling energy ``m_c^T J_ll m_c / 2`` (``m_c``: the +-1 label pattern of class c)."""
+        lab = self.labels.ravel()
+        J_ll = J[lab][:, lab].tocsr()
+        patterns = self.label_spins(np.arange(self.num_classes)).astype(np.float64)  # classes x label p-bits
+        return J_ll, 0.5 * np.einsum("cu,cu->c", patterns, (J_ll @ patterns.T).T)
+
+    def _draw_labels(self, kernel: Kernel, current: np.ndarray, ops: tuple, rng: np.random.Generator
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Draw each chain's class from ``p(y | rest)`` given the kernel's states; return ``(classes, probs)``.
+
+        The label p-bits' fields minus their couplings among themselves (the
+        ``current`` label values) are the external fields ``f``; class c's
+        log-weight is ``beta (m_c . f + m_c^T J_ll m_c / 2)``, and ``m_c . f``
+        is twice the sum of class c's fields over its copies, less a term the
+        same for every class.
+        """
+        J_ll, self_energy = ops
+        external = kernel.local_fields(self.labels.ravel()) - (J_ll @ current.T.astype(np.float64)).T
+        per_class = external.reshape(len(external), *self.labels.shape).sum(1)
+        logits = self.beta * (2.0 * per_class + self_energy)
+        logits -= logits.max(1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(1, keepdims=True)
+        u = rng.random((p.shape[0], 1))
+        return np.minimum((p.cumsum(1) < u).sum(1), self.num_classes - 1), p
 
     def predict(self, images: np.ndarray, num_samples: int = 20, sweeps_per_sample: int = 2,
                 burn_in: int = 10, seed: int = 0) -> np.ndarray:
@@ -330,7 +418,13 @@ class SparseDBM:
         return wp - wn, hp - hn
 
     def moments(self, states: np.ndarray, clamped: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Rao-Blackwellised ``(<m_i m_j> per edge, <m_i> per p-bit)`` over the chains ``states``."""
+        """Rao-Blackwellised ``(<m_i m_j> per edge, <m_i> per p-bit)`` over the chains ``states``.
+
+        A softmax label block's conditional mean is not ``tanh(beta I)``, so
+        its p-bits always contribute their sampled values.
+        """
+        if self.label_block == "softmax":
+            clamped = np.union1d(np.asarray([] if clamped is None else clamped, np.int64), self.labels.ravel())
         return rao_blackwell_moments(self.coupling, self.weights, self.h, self.beta, states, clamped)
 
     def fit(self, images: np.ndarray, y: np.ndarray, eval_images: np.ndarray | None = None,
@@ -343,6 +437,10 @@ class SparseDBM:
         from paradigmlab.ebm.training import TrainConfig, Trainer
 
         return Trainer(self, TrainConfig(**config)).train(images, y, eval_images, eval_labels)
+
+
+#: Random stream of softmax label draws, apart from the kernels' (seed sequences end in it).
+_LABEL_STREAM = 0x1AB31
 
 
 def _savez_atomic(path: Path, arrays: dict) -> None:

@@ -13,7 +13,7 @@ bit-exactly. :func:`run_chains` is the one-shot version (a fresh kernel).
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -88,8 +88,15 @@ class PhaseChains:
             self.kernel.set_states(states)
 
     def run(self, J: sp.csr_matrix, h: np.ndarray, sweeps: int, seed: Sequence[int] | int,
-            clamp_values: np.ndarray | None = None, beta: float = 1.0) -> int:
-        """Advance the chains ``sweeps`` sweeps on couplings ``(J, h)`` at ``beta``; return p-bit updates."""
+            clamp_values: np.ndarray | None = None, beta: float = 1.0,
+            redraw: Callable[[Kernel], np.ndarray | None] | None = None) -> int:
+        """Advance the chains ``sweeps`` sweeps on couplings ``(J, h)`` at ``beta``; return p-bit updates.
+
+        ``redraw``: called before every sweep with the kernel; returns new clamp
+        values (a block of p-bits drawn jointly from the current state, e.g. a
+        one-hot label) or None to keep them. With it, sweep ``i`` runs on seed
+        ``(*seed, i)``, so two phases that both pass one keep common random numbers.
+        """
         if (clamp_values is None) != (self.clamp_nodes is None):
             raise ValueError("clamp_values must be given exactly when the phase has clamp_nodes")
         if self.kernel is None:
@@ -100,7 +107,16 @@ class PhaseChains:
             self.kernel.reseed(seed)
             if self.clamp_nodes is not None:
                 self.kernel.set_clamp(self.clamp_nodes, clamp_values, self.draw_nodes)
-        self.kernel.run(np.full(int(sweeps), float(beta)))
+        if redraw is None:
+            self.kernel.run(np.full(int(sweeps), float(beta)))
+        else:
+            seed = [int(s) for s in np.atleast_1d(seed)]
+            for i in range(int(sweeps)):
+                values = redraw(self.kernel)
+                if values is not None:
+                    self.kernel.set_clamp(self.clamp_nodes, values, self.draw_nodes)
+                self.kernel.reseed(seed + [i])
+                self.kernel.run(np.full(1, float(beta)))
         return self.kernel.updates_per_sweep * int(sweeps)
 
 

@@ -21,9 +21,16 @@ differ only where the label's influence reaches, and the far-away part of
 chain per training image instead was measured worse: 38-42% against 62-70%
 after the same 5 minutes.) Every kernel is seeded from ``(seed, update,
 phase)`` and every epoch's image order from ``(seed, epoch)``, so a run is a
-function of its seed: checkpoints (written atomically every
+function of its seed (softmax label draws included): checkpoints (written atomically every
 ``checkpoint_every`` updates) hold only parameters, velocities, chain states
 and counters, and a resumed run is bit-identical to an uninterrupted one.
+
+``label_lr_scale`` multiplies the gradient of every weight and bias on a label
+p-bit. With a softmax label block a class's log-odds sum the fields of all its
+copies, so a step that moves each copy's field moves the class by ``copies``
+times as much; a scale near ``1 / copies`` keeps that step where one copy's
+would be (measured: 76.6% after 846 updates with 0.05 and 20 copies against
+73.2% with 1 and a 3x lower learning rate, first 2,000 test images).
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ class TrainConfig:
     lr_final: float | None = None  # linear decay from lr to lr_final over the run
     momentum: float = 0.6
     weight_decay: float = 0.0
+    label_lr_scale: float = 1.0  # gradient factor of the label p-bits' weights and biases (see below)
     data_biases: bool = True  # start pixel and label biases at atanh(mean value), the independent-unit fit
     discriminative: float = 0.0  # weight of the conditional term d log p(y|x) (0: purely generative)
     generative: float = 1.0  # weight of the joint term d log p(x, y) (0: skip the free phase)
@@ -76,6 +84,8 @@ class TrainConfig:
             raise ValueError("epochs and lr must be positive")
         if not 0 <= self.momentum < 1 or self.weight_decay < 0 or self.discriminative < 0 or self.generative < 0:
             raise ValueError("momentum must be in [0, 1), weight_decay, generative and discriminative >= 0")
+        if not self.label_lr_scale > 0:
+            raise ValueError(f"label_lr_scale must be > 0, got {self.label_lr_scale}")
         if self.generative + self.discriminative <= 0:
             raise ValueError("generative + discriminative must be > 0 (otherwise nothing is learned)")
 
@@ -97,6 +107,7 @@ class Trainer:
         self.pbit_updates = 0
         self.history: list[dict] = []
         c = config
+        self._label_edges = np.isin(model.coupling.edges, model.labels.ravel()).any(1)
         self.vel_w = np.zeros_like(model.weights)
         self.vel_h = np.zeros_like(model.h)
         self._chains(model.random_states(c.batch_size, [c.seed, 10**9, 0]),
@@ -140,6 +151,9 @@ class Trainer:
         if c.discriminative:
             wc, hc = m.moments(self.cond.states, m.clamped_nodes(True, False))
             gw, gh = gw + c.discriminative * (wp - wc), gh + c.discriminative * (hp - hc)
+        if c.label_lr_scale != 1.0:
+            gw[self._label_edges] *= c.label_lr_scale
+            gh[m.labels.ravel()] *= c.label_lr_scale
         lr = c.lr if c.lr_final is None else c.lr + (c.lr_final - c.lr) * t / max(1, self.total_updates(len(y)))
         self.vel_w = c.momentum * self.vel_w + lr * (gw - c.weight_decay * m.weights)
         self.vel_h = c.momentum * self.vel_h + lr * gh
@@ -223,7 +237,7 @@ class Trainer:
         meta = dict(update=self.update, train_s=self.train_s, sample_s=self.sample_s, train_cpu_s=self.train_cpu_s,
                     pbit_updates=self.pbit_updates, history=self.history, config=asdict(self.config),
                     data=digest, edges=m.coupling.num_edges, nodes=m.num_nodes,
-                    layout=_digest(m.visible, m.labels))
+                    layout=_digest(m.visible, m.labels), label_block=m.label_block)
         save_json_in_npz(path, arrays, meta)
 
     def _load(self, path: Path, digest: str) -> None:
@@ -244,6 +258,9 @@ class Trainer:
             if meta.get("layout") != _digest(m.visible, m.labels):  # absent in older versions: cannot be checked
                 raise ValueError(f"{path}: checkpoint has another pixel/label placement (e.g. label copies) "
                                  "or none recorded (written by an older version)")
+            if meta.get("label_block", "independent") != m.label_block:
+                raise ValueError(f"{path}: checkpoint has {meta.get('label_block', 'independent')} label p-bits, "
+                                 f"the model {m.label_block} ones")
             m.weights, m.h = z["weights"].copy(), z["h"].copy()
             self.vel_w, self.vel_h = z["vel_w"].copy(), z["vel_h"].copy()
             self._chains(z["pos"].copy(), z["neg"].copy(), z["cond"].copy() if "cond" in z.files else None)

@@ -80,6 +80,18 @@ class Kernel(ABC):
         """Rebuild the update order from :meth:`free_groups` and :meth:`held_mask` (the clamped set changed)."""
 
     # ------------------------------------------------------------ shared logic
+    def local_fields(self, nodes: np.ndarray | Sequence[int]) -> np.ndarray:
+        """Local fields ``I_i = sum_j J_ij m_j + h_i`` of ``nodes`` in every chain (chains x k; in the
+        backend's precision, float32 for numba).
+
+        Samplers that update a block of p-bits jointly (a one-hot label read
+        as one categorical variable) draw it from these fields of the current
+        states. Backends override this to skip the copy of :meth:`get_states`.
+        """
+        nodes = np.asarray(nodes, dtype=np.int64).reshape(-1)
+        S = self.get_states().astype(np.float64)
+        return (self.J[nodes] @ S.T).T + self.h[nodes]
+
     def run(self, betas: np.ndarray | Sequence[float]) -> None:
         """Advance all chains by ``len(betas)`` sweeps, sweep ``t`` at ``betas[t] * chain_beta``."""
         betas = np.asarray(betas, dtype=np.float64).reshape(-1)

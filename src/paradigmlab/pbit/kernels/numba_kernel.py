@@ -25,6 +25,8 @@ exactly the colour-parallel update (p-bits of one colour do not see each other).
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -166,6 +168,7 @@ class NumbaKernel(Kernel):
         self._indices = self.J.indices.astype(np.int64)
         self._data = self.J.data.astype(np.float32)
         self._h = self.h.astype(np.float32)
+        self._rows = None  # cache of local_fields
 
     def set_states(self, states: np.ndarray) -> None:
         S = np.asarray(states).reshape(self.num_chains, self.num_nodes)
@@ -175,6 +178,14 @@ class NumbaKernel(Kernel):
 
     def get_states(self) -> np.ndarray:
         return np.ascontiguousarray(self.S.T).astype(np.int8)
+
+    def local_fields(self, nodes: np.ndarray | Sequence[int]) -> np.ndarray:
+        nodes = np.asarray(nodes, dtype=np.int64).reshape(-1)
+        key = nodes.tobytes()
+        if self._rows is None or self._rows[0] != key:  # the rows in float32, kept until the couplings change
+            self._rows = (key, self.J[nodes].astype(np.float32), self._h[nodes])
+        _, rows, h = self._rows
+        return (rows @ self.S).T + h  # S is (N, chains) float32: neither a transpose nor a cast of the states
 
     def _write_clamp(self, nodes: np.ndarray, values: np.ndarray) -> None:
         self._clamp_values = values.T.astype(np.float32)
