@@ -267,7 +267,7 @@ class SparseDBM:
         ops = self._label_ops(J)
 
         def redraw(k: Kernel) -> np.ndarray:
-            values[:, -lab.size:] = self.label_spins(self._draw_labels(k, values[:, -lab.size:], ops, rng)[0])
+            self._redraw_labels(k, values, ops, rng)
             return values
 
         return chains.run(J, self.h, sweeps, seed, values, self.beta, redraw=redraw)
@@ -328,12 +328,10 @@ class SparseDBM:
             values = np.hstack([xb, self.label_spins(start)])
             k = self.chains(self.random_states(xb.shape[0], [seed, c0]), [seed, c0, 1], clamp_images=xb,
                             clamp_labels=start)
-            lab = slice(xb.shape[1], None)
             for t in range(burn_in + num_samples * sweeps_per_sample):
-                y, p = self._draw_labels(k, values[:, lab], ops, rng)
+                p = self._redraw_labels(k, values, ops, rng)
                 if t >= burn_in and (t - burn_in) % sweeps_per_sample == 0:
                     out[c0:c0 + max_chains] += p / num_samples
-                values[:, lab] = self.label_spins(y)
                 k.set_clamp(k.clamp_nodes, values)
                 k.run(beta)
         return out
@@ -345,6 +343,15 @@ class SparseDBM:
         J_ll = J[lab][:, lab].tocsr()
         patterns = self.label_spins(np.arange(self.num_classes)).astype(np.float64)  # classes x label p-bits
         return J_ll, 0.5 * np.einsum("cu,cu->c", patterns, (J_ll @ patterns.T).T)
+
+    def _redraw_labels(self, kernel: Kernel, values: np.ndarray, ops: tuple, rng: np.random.Generator
+                       ) -> np.ndarray:
+        """Draw every chain's class into the label columns (the last ones) of the clamp ``values``, in
+        place; return the ``p(y | rest)`` it was drawn from (see :meth:`_draw_labels`)."""
+        n = self.labels.size
+        y, p = self._draw_labels(kernel, values[:, -n:], ops, rng)
+        values[:, -n:] = self.label_spins(y)
+        return p
 
     def _draw_labels(self, kernel: Kernel, current: np.ndarray, ops: tuple, rng: np.random.Generator
                      ) -> tuple[np.ndarray, np.ndarray]:
