@@ -282,3 +282,38 @@ def test_softmax_label_block_options_and_fields(tmp_path):
     want = states @ m.J().toarray()[:, [3, 8]] + m.h[[3, 8]]
     assert np.allclose(fast.local_fields([3, 8]), want, atol=1e-5)
     assert np.allclose(slow.local_fields([3, 8]), want)
+
+
+def test_label_weight_decay_applies_to_the_label_weights_only():
+    """One update from zero velocity: the label weights differ by exactly lr * (weight_decay - label_weight_decay) * J."""
+    rng = np.random.default_rng(0)
+    x, y = rng.choice([-1, 1], size=(4, 3)), rng.integers(0, 2, 4)
+    after = {}
+    for lwd in (None, 0.0):
+        m = tiny(seed=5)
+        start = m.weights.copy()
+        cfg = TrainConfig(epochs=1, batch_size=4, num_chains=3, pos_sweeps=2, neg_sweeps=2, lr=0.1,
+                          weight_decay=0.5, label_weight_decay=lwd, data_biases=False, progress=False)
+        t = Trainer(m, cfg)
+        t.step(x, y)
+        after[lwd] = m.weights
+    touches = np.isin(m.coupling.edges, m.labels.ravel()).any(1)
+    assert touches.any() and (~touches).any()
+    np.testing.assert_array_equal(after[None][~touches], after[0.0][~touches])
+    np.testing.assert_allclose(after[0.0][touches] - after[None][touches], 0.1 * 0.5 * start[touches], rtol=1e-12)
+    with pytest.raises(ValueError, match="label_weight_decay"):
+        TrainConfig(label_weight_decay=-0.1)
+
+
+@pytest.mark.parametrize("kw", [dict(discriminative=1.0, common_random_numbers=True, label_block="softmax"),
+                                dict(discriminative=1.0)])
+def test_phases_in_two_threads_give_the_same_run(tmp_path, kw):
+    one = _train(tmp_path / "one.npz", 2, phase_threads=1, **kw)
+    two = _train(tmp_path / "two.npz", 2, phase_threads=2, **kw)
+    assert one._threads == 1 and two._threads == 2 and two._pool is not None  # the threaded path ran
+    for a, b in [(one.model.weights, two.model.weights), (one.model.h, two.model.h),
+                 (one.neg.states, two.neg.states), (one.cond.states, two.cond.states)]:
+        assert np.array_equal(a, b)
+    _train(tmp_path / "one.npz", 3, phase_threads=2, **kw)  # the thread count may change on resume
+    with pytest.raises(ValueError, match="phase_threads"):
+        TrainConfig(phase_threads=0)

@@ -98,6 +98,26 @@ def test_per_chain_clamp_values():
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_set_clamp_values_replaces_the_values_only(backend):
+    from paradigmlab.pbit.coloring import color_graph
+    from paradigmlab.pbit.kernels import make_kernel
+
+    model = random_model(n=9, density=0.6, field=0.2, seed=6)
+    k = make_kernel(backend, model.J, model.h, color_graph(model.J), 4, seed=0)
+    k.set_states(np.ones((4, 9), np.int8))
+    k.set_clamp([2, 5], np.array([1, -1]), draw_nodes=[5])
+    order = [g.copy() for g in k.free_groups()]
+    new = np.array([[1, 1], [-1, 1], [1, -1], [-1, -1]], np.int8)
+    k.set_clamp_values(new)
+    np.testing.assert_array_equal(k.get_states()[:, [2, 5]], new)
+    k.run(np.ones(3))
+    np.testing.assert_array_equal(k.get_states()[:, [2, 5]], new)  # still held
+    assert all(np.array_equal(a, b) for a, b in zip(order, k.free_groups())) and list(k.draw_nodes) == [5]
+    with pytest.raises(ValueError, match="shape"):
+        k.set_clamp_values(new[:, :1])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_tempering_preserves_each_temperature(backend):
     model = random_model(n=7, density=0.7, field=0.3, seed=8)
     ladder = [0.3, 0.6, 1.0, 1.5]
@@ -121,16 +141,17 @@ def test_annealing_finds_exact_ground_state(backend):
     assert res.lowest()[1] == pytest.approx(E0)
 
 
-def test_numba_result_independent_of_thread_count():
+@pytest.mark.parametrize("chains", [40, 300])  # 300: more than one block even on one thread
+def test_numba_result_independent_of_thread_count(chains):
     import numba
 
     model = random_model(n=12, density=0.4, field=0.2, seed=9)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        a = PBitSampler("numba").sample(model, num_chains=40, num_sweeps=50, seed=3).states
+        a = PBitSampler("numba").sample(model, num_chains=chains, num_sweeps=50, seed=3).states
         numba.set_num_threads(before)
-        b = PBitSampler("numba").sample(model, num_chains=40, num_sweeps=50, seed=3).states
+        b = PBitSampler("numba").sample(model, num_chains=chains, num_sweeps=50, seed=3).states
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(a, b)

@@ -332,7 +332,7 @@ class SparseDBM:
                 p = self._redraw_labels(k, values, ops, rng)
                 if t >= burn_in and (t - burn_in) % sweeps_per_sample == 0:
                     out[c0:c0 + max_chains] += p / num_samples
-                k.set_clamp(k.clamp_nodes, values)
+                k.set_clamp_values(values)
                 k.run(beta)
         return out
 

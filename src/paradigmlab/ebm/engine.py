@@ -114,7 +114,7 @@ class PhaseChains:
             for i in range(int(sweeps)):
                 values = redraw(self.kernel)
                 if values is not None:
-                    self.kernel.set_clamp(self.clamp_nodes, values, self.draw_nodes)
+                    self.kernel.set_clamp_values(values)
                 self.kernel.reseed(seed + [i])
                 self.kernel.run(np.full(1, float(beta)))
         return self.kernel.updates_per_sweep * int(sweeps)

@@ -31,6 +31,17 @@ copies, so a step that moves each copy's field moves the class by ``copies``
 times as much; a scale near ``1 / copies`` keeps that step where one copy's
 would be (measured: 76.6% after 846 updates with 0.05 and 20 copies against
 73.2% with 1 and a 3x lower learning rate, first 2,000 test images).
+``label_weight_decay`` replaces ``weight_decay`` on those weights: the scale
+shrinks their gradient but not their decay, so where the two balance they end
+``1 / label_lr_scale`` times smaller than the same pull gives elsewhere (40
+copies, scale 1/40, decay 0.01: mean |J| 0.03 on the label p-bits' couplers
+against 0.22 on the rest); ``label_weight_decay = label_lr_scale *
+weight_decay`` scales their whole step instead.
+
+The phases of one update are independent (own chains, own seeds), so with
+``phase_threads`` 2 the image-clamped phases run in one thread and the free
+phase in another, each kernel sweeping with one numba thread (the kernels
+release the GIL); the run is bit-identical for any thread count.
 """
 
 from __future__ import annotations
@@ -38,16 +49,19 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
+import numba
 import numpy as np
 
 from paradigmlab.ebm.dbm import SparseDBM, save_json_in_npz
 
 #: Config fields that may change between a run and its resumption.
 _RESUMABLE = {"epochs", "checkpoint", "checkpoint_every", "eval_every", "eval_samples", "time_limit_s",
-              "progress"}
+              "progress", "phase_threads"}
 
 
 @dataclass
@@ -63,6 +77,7 @@ class TrainConfig:
     lr_final: float | None = None  # linear decay from lr to lr_final over the run
     momentum: float = 0.6
     weight_decay: float = 0.0
+    label_weight_decay: float | None = None  # weight decay of the label p-bits' weights (None: weight_decay)
     label_lr_scale: float = 1.0  # gradient factor of the label p-bits' weights and biases (see below)
     data_biases: bool = True  # start pixel and label biases at atanh(mean value), the independent-unit fit
     discriminative: float = 0.0  # weight of the conditional term d log p(y|x) (0: purely generative)
@@ -75,6 +90,7 @@ class TrainConfig:
     eval_samples: dict = field(default_factory=lambda: {"num_samples": 20, "sweeps_per_sample": 5, "burn_in": 50})
     time_limit_s: float | None = None  # stop (and checkpoint) after this much training time
     progress: bool = True
+    phase_threads: int | None = None  # threads running the phases side by side (None: numba's thread count)
 
     def __post_init__(self):
         for name in ("batch_size", "num_chains", "pos_sweeps", "neg_sweeps", "checkpoint_every"):
@@ -84,6 +100,10 @@ class TrainConfig:
             raise ValueError("epochs and lr must be positive")
         if not 0 <= self.momentum < 1 or self.weight_decay < 0 or self.discriminative < 0 or self.generative < 0:
             raise ValueError("momentum must be in [0, 1), weight_decay, generative and discriminative >= 0")
+        if self.phase_threads is not None and int(self.phase_threads) < 1:
+            raise ValueError(f"phase_threads must be >= 1 or None, got {self.phase_threads}")
+        if self.label_weight_decay is not None and not self.label_weight_decay >= 0:
+            raise ValueError(f"label_weight_decay must be >= 0 or None, got {self.label_weight_decay}")
         if not self.label_lr_scale > 0:
             raise ValueError(f"label_lr_scale must be > 0, got {self.label_lr_scale}")
         if self.generative + self.discriminative <= 0:
@@ -107,6 +127,8 @@ class Trainer:
         self.pbit_updates = 0
         self.history: list[dict] = []
         c = config
+        self._threads = min(2, numba.get_num_threads() if c.phase_threads is None else int(c.phase_threads))
+        self._pool: ThreadPoolExecutor | None = None
         self._label_edges = np.isin(model.coupling.edges, model.labels.ravel()).any(1)
         self.vel_w = np.zeros_like(model.weights)
         self.vel_h = np.zeros_like(model.h)
@@ -129,18 +151,11 @@ class Trainer:
         order = np.random.default_rng([c.seed, t // per_epoch]).permutation(len(y))
         batch = order[(t % per_epoch) * c.batch_size:(t % per_epoch + 1) * c.batch_size]
         t0 = time.perf_counter()
-        crn = c.replays_data_phase
-        start = self.pos.states if crn else None
-        n = m.run_phase(self.pos, c.pos_sweeps, [c.seed, t, 0], clamp_images=images[batch], clamp_labels=y[batch])
+        start = self.pos.states if c.replays_data_phase else None
+        jobs = [self._data_phases(images[batch], y[batch], t, start)]
         if c.generative:
-            n += m.run_phase(self.neg, c.neg_sweeps, [c.seed, t, 1])
-        if c.discriminative:
-            # conditional phase: the image clamped, the label free -> gradient of log p(y | x); with common
-            # random numbers it replays the data phase from the same start, so the two differ only downstream
-            # of the label p-bits and their difference (the gradient) loses most of its sampling noise
-            if crn:
-                self.cond.states = start
-            n += m.run_phase(self.cond, c.pos_sweeps, [c.seed, t, 0 if crn else 2], clamp_images=images[batch])
+            jobs.append(lambda: m.run_phase(self.neg, c.neg_sweeps, [c.seed, t, 1]))
+        n = sum(self._run_phases(jobs))
         self.sample_s += time.perf_counter() - t0
         self.pbit_updates += n
         wp, hp = m.moments(self.pos.states, m.clamped_nodes(True, True))
@@ -155,11 +170,47 @@ class Trainer:
             gw[self._label_edges] *= c.label_lr_scale
             gh[m.labels.ravel()] *= c.label_lr_scale
         lr = c.lr if c.lr_final is None else c.lr + (c.lr_final - c.lr) * t / max(1, self.total_updates(len(y)))
-        self.vel_w = c.momentum * self.vel_w + lr * (gw - c.weight_decay * m.weights)
+        decay = c.weight_decay * m.weights
+        if c.label_weight_decay is not None:
+            decay[self._label_edges] = c.label_weight_decay * m.weights[self._label_edges]
+        self.vel_w = c.momentum * self.vel_w + lr * (gw - decay)
         self.vel_h = c.momentum * self.vel_h + lr * gh
         m.weights = m.weights + self.vel_w
         m.h = m.h + self.vel_h
         self.update += 1
+
+    def _data_phases(self, x: np.ndarray, y: np.ndarray, t: int, start: np.ndarray | None) -> Callable[[], int]:
+        """The image-clamped phases of update ``t`` as one job: data phase (label clamped), then the
+        conditional one (label free) -> gradient of log p(y | x). With common random numbers the latter
+        replays the data phase from the same ``start``, so the two differ only downstream of the label
+        p-bits and their difference (the gradient) loses most of its sampling noise."""
+        c, m = self.config, self.model
+
+        def run() -> int:
+            n = m.run_phase(self.pos, c.pos_sweeps, [c.seed, t, 0], clamp_images=x, clamp_labels=y)
+            if c.discriminative:
+                if start is not None:
+                    self.cond.states = start
+                n += m.run_phase(self.cond, c.pos_sweeps, [c.seed, t, 0 if start is not None else 2], clamp_images=x)
+            return n
+        return run
+
+    def _run_phases(self, jobs: list[Callable[[], int]]) -> list[int]:
+        """Run independent phase jobs, concurrently in ``phase_threads`` threads (each kernel then sweeps
+        with one numba thread; the kernels release the GIL). Every phase has its own chains and seed, so
+        the result is the same for any thread count."""
+        threads = self._threads if len(jobs) > 1 else 1
+        if threads == 1:
+            return [job() for job in jobs]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="dbm-phase")
+        saved = numba.get_num_threads()
+        numba.set_num_threads(1)  # per thread in numba: the workers set their own below
+        try:
+            futures = [self._pool.submit(_one_numba_thread, job) for job in jobs[1:]]
+            return [jobs[0]()] + [f.result() for f in futures]
+        finally:
+            numba.set_num_threads(saved)
 
     def total_updates(self, num_images: int) -> int:
         """Updates in the whole run: epochs x full batches per epoch."""
@@ -225,6 +276,7 @@ class Trainer:
             "flips_per_ns_kernels": self.pbit_updates / max(self.sample_s, 1e-12) / 1e9,
             "sweeps_per_update": c.pos_sweeps * (2 if c.discriminative else 1) + (c.neg_sweeps if c.generative else 0),
             "chains": c.batch_size * (2 if c.discriminative else 1) + (c.num_chains if c.generative else 0),
+            "phase_threads": self._threads,
         }
 
     # ------------------------------------------------------------ checkpoints
@@ -272,6 +324,11 @@ class Trainer:
 def _digest(x: np.ndarray, y: np.ndarray) -> str:
     """Fingerprint of two arrays: the training data (images, labels) or the layout (pixel, label p-bits)."""
     return hashlib.sha1(x.tobytes() + y.tobytes()).hexdigest()
+
+
+def _one_numba_thread(job: Callable[[], int]) -> int:
+    numba.set_num_threads(1)
+    return job()
 
 
 def _bar(progress: bool, total: int, done: int):

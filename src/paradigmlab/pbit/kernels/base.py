@@ -185,6 +185,15 @@ class Kernel(ABC):
         if not same_set:
             self._update_order()
 
+    def set_clamp_values(self, values: np.ndarray) -> None:
+        """New values ``(chains, k)`` (int8, +-1) for the ``k`` p-bits already clamped, without
+        :meth:`set_clamp`'s checks: for loops that redraw a clamped block before every sweep from
+        values they built themselves (the softmax label of :class:`~paradigmlab.ebm.dbm.SparseDBM`)."""
+        if values.shape != (self.num_chains, self.clamp_nodes.size):
+            raise ValueError(f"clamp values must have shape ({self.num_chains}, {self.clamp_nodes.size}), "
+                             f"got {values.shape}")
+        self._write_clamp(self.clamp_nodes, values)
+
     def free_groups(self) -> list[np.ndarray]:
         """The update order: colour groups without the clamped nodes (``draw_nodes`` kept), empty groups dropped."""
         if not self.clamp_nodes.size:

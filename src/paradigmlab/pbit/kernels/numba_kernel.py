@@ -204,7 +204,10 @@ class NumbaKernel(Kernel):
         block = min(MAX_BLOCK, -(-per_thread // 16) * 16)
         args = (self.S.reshape(-1), self.num_chains, self._indptr, self._indices, self._data, self._h,
                 self._order, self._held, betas.astype(np.float64), self._chain_beta32, self._rng0, self._rng1)
-        if block >= self.num_chains:  # one block: skip the thread pool (cheaper for small runs)
-            _sweep_block(*args, 0, self.num_chains)
+        if block >= self.num_chains or numba.get_num_threads() == 1:
+            # one block or one thread: skip the thread pool (cheaper, and safe to call from several Python
+            # threads at once, which numba's default thread pool is not)
+            for c0 in range(0, self.num_chains, block):
+                _sweep_block(*args, c0, min(self.num_chains, c0 + block) - c0)
         else:
             _sweeps(*args, block)
