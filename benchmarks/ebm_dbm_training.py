@@ -7,7 +7,9 @@ The committed results: tag ``ebm_dbm_sm20`` (the recipe: 20 label copies drawn a
 run with ``--minutes 72 --eval-every 2500 --tag ebm_dbm_sm20 --recipe '{"epochs": 800}'`` with one thread
 (``NUMBA_NUM_THREADS=1 OMP_NUM_THREADS=1``) next to tag ``ebm_dbm_sm40`` (``--label-copies 40``) on the
 other core: 40,000 updates in 56.7 min, 88.1% on the 10,000 test images (88.2% with the long read-out);
-40 copies: 59.5 min, 88.5% (88.6%). Before the softmax block (``--label-block independent``): tag
+40 copies: 59.5 min, 88.5% (88.6%). Tag ``ebm_dbm_pt40`` (``--minutes 80 --label-copies 40 --recipe
+'{"epochs": 1100}'``, alone on both cores, the phases in two threads): 55,000 updates in 63.5 min, 88.5%
+(88.5%), so a slower decay over 1,100 epochs does not beat 800. Before the softmax block (``--label-block independent``): tag
 ``ebm_dbm_lc20``, ``--minutes 70 --label-copies 20 --recipe '{"epochs": 1100}'``: 55,000 updates in
 61.2 min, 83.0% (84.2%); ``ebm_dbm_lc40`` (40 copies): 80.9% (82.1%).
 Tag ``ebm_dbm_crn`` (5 label copies, the graph's own), run with ``--minutes 100

@@ -63,6 +63,7 @@ DBM_LABEL_COPIES = 20
 #: Full runs, 800 epochs (40,000 updates), one core each side by side (benchmarks/results/ebm_dbm_sm{20,40}_*):
 #: 20 copies 88.1% on all 10,000 test images (88.2% long read-out) after 56.7 min of training; 40 copies
 #: (scale 1/40) 88.5% (88.6%) after 59.5 min -- against 83.0% (84.2%) with independent labels in 61 min.
+#: 40 copies over 1,100 epochs (63.5 min on two cores, ebm_dbm_pt40_*): 88.5% (88.5%), no gain.
 DBM_LABEL_BLOCK = "softmax"
 #: Read-out for reported accuracies: 100 burn-in sweeps, then 40 reads 5 sweeps apart (shorter
 #: read-outs under-estimate: the label p-bits sit two or more hops from most pixels).

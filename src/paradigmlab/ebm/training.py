@@ -36,12 +36,18 @@ shrinks their gradient but not their decay, so where the two balance they end
 ``1 / label_lr_scale`` times smaller than the same pull gives elsewhere (40
 copies, scale 1/40, decay 0.01: mean |J| 0.03 on the label p-bits' couplers
 against 0.22 on the rest); ``label_weight_decay = label_lr_scale *
-weight_decay`` scales their whole step instead.
+weight_decay`` scales their whole step instead. Measured (40 copies, one core):
+that makes training unstable -- 86.6% after 7,500 updates, then 79.9% and
+76.9% after 12,500 and 17,500 (first 1,000 test images; 85.5%, 82.5%, 84.7%
+with the decay unscaled) -- so the recipe keeps it unscaled (``None``).
 
 The phases of one update are independent (own chains, own seeds), so with
 ``phase_threads`` 2 the image-clamped phases run in one thread and the free
 phase in another, each kernel sweeping with one numba thread (the kernels
-release the GIL); the run is bit-identical for any thread count.
+release the GIL); the run is bit-identical for any thread count. Measured
+on 2 cores (benchmarks/ebm_update_speed.py, 40 softmax label copies): 72.7 ms
+per update against 95.2 ms on one thread and 106.3 ms with two numba threads
+inside the kernels (too few chains per thread to pay for the thread pool).
 """
 
 from __future__ import annotations
