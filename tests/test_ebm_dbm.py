@@ -317,3 +317,31 @@ def test_phases_in_two_threads_give_the_same_run(tmp_path, kw):
     _train(tmp_path / "one.npz", 3, phase_threads=2, **kw)  # the thread count may change on resume
     with pytest.raises(ValueError, match="phase_threads"):
         TrainConfig(phase_threads=0)
+
+
+def test_fit_label_couplers_writes_the_fitted_logistic_regression_onto_the_graph():
+    """The model's softmax logits (label fields summed over copies + self-energy) on the fit's features
+    reproduce the fitted regression's loss exactly; only couplers at label p-bits and label biases change."""
+    from paradigmlab.ebm.readout import fit_label_couplers, mean_activity
+
+    m = tiny_softmax()
+    rng = np.random.default_rng(1)
+    x, y = rng.choice([-1, 1], size=(30, 3)), rng.integers(0, 2, 30)
+    before_w, before_h = m.weights.copy(), m.h.copy()
+    res = fit_label_couplers(m, x, y, l2=0.0, seed=4)
+    L = m.labels.ravel()
+    touches = np.isin(m.coupling.edges, L).any(1)
+    assert np.array_equal(m.weights[~touches], before_w[~touches])
+    assert not np.array_equal(m.weights[touches], before_w[touches])
+    free = np.setdiff1d(np.arange(m.num_nodes), L)
+    assert np.array_equal(m.h[free], before_h[free])
+    F = mean_activity(tiny_softmax(), x, seed=4)  # the fit's features: the model before the fit, same seed
+    J = m.J().toarray()
+    nonlab = np.setdiff1d(np.arange(m.num_nodes), L)
+    fields = (J[np.ix_(L, nonlab)] @ F[:, nonlab].T).T + m.h[L]  # external fields of the label p-bits
+    per_class = fields.reshape(len(x), *m.labels.shape).sum(1)
+    logits = m.beta * (2 * per_class + m._label_ops(m.J())[1])
+    logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    assert -logp[np.arange(len(y)), y].mean() == pytest.approx(res["train_loss"], rel=1e-9)
+    with pytest.raises(ValueError, match="softmax"):
+        fit_label_couplers(tiny(), x, y)
