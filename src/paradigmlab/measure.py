@@ -111,6 +111,37 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
     return Path(path)
 
 
+def savez_atomic(path: str | os.PathLike, arrays: dict) -> Path:
+    """``np.savez`` of ``arrays`` to ``path``, atomically (see :func:`atomic_path`)."""
+    import numpy as np
+
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
+    return Path(path)
+
+
+def save_json_in_npz(path: str | os.PathLike, arrays: dict, meta: dict) -> Path:
+    """Atomically write ``arrays`` plus a JSON ``meta`` dict (key ``meta_json``) into one .npz."""
+    import numpy as np
+
+    return savez_atomic(path, {**arrays, "meta_json": np.array(json.dumps(meta, default=_json_default))})
+
+
+def emit_json(target: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as JSON: to standard output when ``target`` is ``"-"``, else atomically to that file.
+
+    This is what every command's ``--json PATH`` does (``--json -`` prints).
+    """
+    if str(target) == "-":
+        import sys
+
+        json.dump(obj, sys.stdout, indent=2, default=_json_default)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    else:
+        write_json_atomic(target, obj)
+
+
 def _json_default(obj: Any) -> Any:
     import numpy as np
 

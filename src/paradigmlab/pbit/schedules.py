@@ -7,6 +7,8 @@ chains towards low-energy states. Every schedule is just an array of length
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -43,3 +45,39 @@ def resolve(beta, num_sweeps: int, default: float) -> np.ndarray:
     if not np.all(np.isfinite(sched)) or np.any(sched < 0):
         raise ValueError("beta schedule must be finite and non-negative")
     return sched
+
+
+@dataclass(frozen=True)
+class SamplingSchedule:
+    """When reads are taken from a set of chains (a value object, after THRML's ``SamplingSchedule``).
+
+    ``burn_in`` sweeps first, then ``num_samples`` reads, each after
+    ``sweeps_per_sample`` more sweeps: reads follow sweeps
+    ``burn_in + k * sweeps_per_sample`` for ``k = 1 .. num_samples``.
+    """
+
+    burn_in: int = 0
+    num_samples: int = 1
+    sweeps_per_sample: int = 1
+
+    def __post_init__(self):
+        for name in ("burn_in", "num_samples", "sweeps_per_sample"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise ValueError(f"SamplingSchedule.{name} must be an integer, got {v!r}")
+        if self.burn_in < 0 or self.num_samples < 1 or self.sweeps_per_sample < 1:
+            raise ValueError(f"SamplingSchedule needs burn_in >= 0, num_samples >= 1 and sweeps_per_sample >= 1, "
+                             f"got {self}")
+
+    @property
+    def num_sweeps(self) -> int:
+        """Sweeps in all: burn-in plus the sweeps between reads."""
+        return self.burn_in + self.num_samples * self.sweeps_per_sample
+
+    def read_after(self) -> np.ndarray:
+        """The 1-based sweep counts after which a read is taken."""
+        return self.burn_in + self.sweeps_per_sample * np.arange(1, self.num_samples + 1)
+
+    def to_dict(self) -> dict:
+        """Plain-dict form (JSON, reports)."""
+        return {"burn_in": self.burn_in, "num_samples": self.num_samples, "sweeps_per_sample": self.sweeps_per_sample}
