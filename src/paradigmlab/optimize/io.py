@@ -1,13 +1,18 @@
 """Text formats of combinatorial problems: Gset graphs, DIMACS CNF, plain QUBO.
 
 Every reader names the file and line of the first malformed entry in a
-``ValueError``; writers produce files the readers read back exactly.
+``ValueError``; fields are parsed strictly (plain decimal digits: no ``1_0``,
+no ``inf``), files must be UTF-8, and a header that declares more nodes or
+variables than memory can hold is refused before anything is allocated
+(:func:`paradigmlab.validate.declared_size`). Writers produce files the
+readers read back exactly.
 
 * **Gset** (Helmberg & Rendl's ``rudy`` output): first line ``N M``, then ``M``
   lines ``i j w`` with 1-based vertices and integer (or real) weights.
 * **DIMACS CNF**: ``c`` comment lines, a header ``p cnf V C``, then clauses as
   non-zero integers (``-v`` is the negated variable ``v``) each ending in ``0``;
-  a clause may span lines.
+  a clause may span lines; a line starting with ``%`` ends the formula (the SATLIB
+  files, e.g. uf20-91, end with ``%`` and ``0``).
 * **QUBO text** (this package's, modelled on Gset): ``#`` comment lines, first
   line ``N M``, then ``M`` lines ``i j q`` with 0-based variables; ``i == j``
   is the linear coefficient of ``x_i``, ``i != j`` adds ``q x_i x_j``. An
@@ -18,6 +23,7 @@ Every reader names the file and line of the first malformed entry in a
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -25,27 +31,38 @@ import numpy as np
 import scipy.sparse as sp
 
 from paradigmlab.measure import atomic_path
+from paradigmlab.validate import declared_size, text_lines
 
 PathLike = str | os.PathLike
 
 
-def _data_lines(path: PathLike, comment: tuple[str, ...]) -> Iterator[tuple[int, list[str]]]:
-    """Yield ``(line_number, tokens)`` of non-empty, non-comment lines."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: no such file")
-    with p.open() as fh:
-        for no, line in enumerate(fh, start=1):
-            s = line.strip()
-            if s and not s.startswith(comment):
-                yield no, s.split()
+#: Bytes one declared node/variable may cost downstream (CSR row pointer, fields, states, colouring).
+BYTES_PER_NODE = 64
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _data_lines(path: PathLike, comment: tuple[str, ...], stop: str | None = None) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(line_number, tokens)`` of non-empty, non-comment lines (UTF-8; errors name file and line).
+
+    ``stop``: a line starting with it ends the data (SATLIB's ``%`` trailer).
+    """
+    for no, line in text_lines(path):
+        s = line.strip()
+        if stop is not None and s.startswith(stop):
+            return
+        if s and not s.startswith(comment):
+            yield no, s.split()
 
 
 def _number(tok: str, kind: type, path: PathLike, no: int, what: str):
-    try:
-        v = kind(tok)
-    except ValueError:
-        raise ValueError(f"{path}:{no}: {what} must be {'an integer' if kind is int else 'a number'}, got {tok!r}") from None
+    """Parse one field strictly: plain decimal digits only (no ``1_0``, ``0x10``, ``inf`` or ``nan``)."""
+    if kind is float and tok.lstrip("+-").lower() in ("inf", "infinity", "nan"):
+        raise ValueError(f"{path}:{no}: {what} must be finite, got {tok!r}")
+    if not (_INT if kind is int else _FLOAT).fullmatch(tok):
+        raise ValueError(f"{path}:{no}: {what} must be {'an integer' if kind is int else 'a finite number'}, "
+                         f"got {tok!r}")
+    v = kind(tok)
     if kind is float and not np.isfinite(v):
         raise ValueError(f"{path}:{no}: {what} must be finite, got {tok!r}")
     return v
@@ -67,6 +84,7 @@ def _header(lines: Iterator[tuple[int, list[str]]], path: PathLike, what: str) -
     m = _number(tok[1], int, path, no, "M")
     if n < 1 or m < 0:
         raise ValueError(f"{path}:{no}: header needs N >= 1 and M >= 0, got N={n} M={m}")
+    declared_size(n, "declared N", BYTES_PER_NODE, source=path, line=no)
     return n, m
 
 
@@ -118,7 +136,7 @@ def read_cnf(path: PathLike):
     """Read a DIMACS CNF file into a :class:`~paradigmlab.optimize.sat.CNF`."""
     from paradigmlab.optimize.sat import CNF
 
-    lines = _data_lines(path, ("c", "%"))
+    lines = _data_lines(path, ("c",), stop="%")
     header = None
     clauses: list[list[int]] = []
     current: list[int] = []
@@ -131,6 +149,7 @@ def read_cnf(path: PathLike):
             header = (_number(tok[2], int, path, no, "variable count"), _number(tok[3], int, path, no, "clause count"))
             if header[0] < 1 or header[1] < 0:
                 raise ValueError(f"{path}:{no}: header needs at least one variable and a non-negative clause count")
+            declared_size(header[0], "declared variable count", BYTES_PER_NODE, source=path, line=no)
             continue
         if header is None:
             raise ValueError(f"{path}:{no}: clause before the 'p cnf' header")
