@@ -48,7 +48,10 @@ def loaders() -> dict:
     """name -> (load(path), check(result)): ``check`` asserts what an accepted file must satisfy."""
     from paradigmlab.optimize import io as oio
 
+    from paradigmlab.data.mnist import read_idx
+
     table = {
+        "idx": (read_idx, lambda a: None),  # any array the header's shape and bytes agree on is valid
         "gset": (oio.read_gset, _finite_matrix),
         "cnf": (oio.read_cnf, _cnf_ok),
         "qubo": (oio.read_qubo, _qubo_ok),

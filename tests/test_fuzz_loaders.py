@@ -97,10 +97,22 @@ def _is_size_field(text: str, pos: int) -> bool:
     return text.find(first) == start and len(line.split()) == 2
 
 
+def _write_idx(path: Path, a: np.ndarray) -> Path:
+    import gzip
+
+    codes = {np.dtype(np.uint8): 0x08, np.dtype(">i4"): 0x0C}
+    raw = bytes([0, 0, codes[a.dtype], a.ndim]) + b"".join(d.to_bytes(4, "big") for d in a.shape) + a.tobytes()
+    path.write_bytes(gzip.compress(raw, mtime=0) if path.suffix == ".gz" else raw)
+    return path
+
+
 def seeds(tmp: Path) -> dict[str, list[Path]]:
-    """Valid seed files per loader, written with the project's own writers."""
+    """Valid seed files per loader, written with the project's own writers (idx: by the format's spec)."""
     rng = np.random.default_rng(0)
     out: dict[str, list[Path]] = {"gset": [], "cnf": [], "qubo": []}
+    out["idx"] = [_write_idx(tmp / "images-idx3-ubyte", rng.integers(0, 256, (3, 4, 4)).astype(np.uint8)),
+                  _write_idx(tmp / "labels-idx1-ubyte.gz", rng.integers(0, 10, 7).astype(np.uint8)),
+                  _write_idx(tmp / "ints-idx1-ubyte", rng.integers(-9, 9, 5).astype(">i4"))]
     for k in range(3):
         n = 6 + 3 * k
         W = np.triu(rng.integers(-2, 3, (n, n)) * (rng.random((n, n)) < 0.4), 1)
@@ -157,14 +169,19 @@ def summarise(outcomes: list[dict]) -> Counter:
     return Counter(o["status"] for o in outcomes)
 
 
-@pytest.mark.parametrize("loader", ["gset", "cnf", "qubo"])
+#: Loaders of text formats: their value mutations (NaN, huge sizes, non-UTF-8) must be refused.
+TEXT_LOADERS = ("gset", "cnf", "qubo")
+
+
+@pytest.mark.parametrize("loader", ["idx", "gset", "cnf", "qubo"])
 def test_mutation_corpus(tmp_path, loader):
     seed_files = seeds(tmp_path)[loader]
     files, kind_of = corpus(tmp_path, loader, seed_files)
     outcomes = run_worker(loader, files)
     assert len(outcomes) == len(files)
     bad = [o for o in outcomes if o["status"] not in ("clean", "accepted")]
-    bad += [o for o in outcomes if o["status"] == "accepted" and kind_of[o["file"]] in MUST_REFUSE]
+    if loader in TEXT_LOADERS:
+        bad += [o for o in outcomes if o["status"] == "accepted" and kind_of[o["file"]] in MUST_REFUSE]
     counts = summarise(outcomes)
     print(f"{loader}: {len(files)} files: {dict(counts)}")
     assert not bad, "\n".join(f"{kind_of[o['file']]}: {o['file']}: {o['status']} {o.get('type', '')}: "

@@ -16,12 +16,14 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from paradigmlab.data.paths import package_file, shared_path
+from paradigmlab.validate import declared_size
 
 SIDE = 28
 NUM_PIXELS = SIDE * SIDE
@@ -52,22 +54,35 @@ def _open(path: Path):
 
 
 def read_idx(path: str | Path) -> np.ndarray:
-    """Read one idx file (optionally gzip-compressed) into a numpy array of its stored shape."""
+    """Read one idx file (optionally gzip-compressed) into a numpy array of its stored shape.
+
+    The header's shape is checked against the bytes the file really holds before anything is
+    allocated; a damaged gzip stream, a short header or a wrong size is a ``ValueError`` naming the file.
+    """
     path = Path(path)
-    with _open(path) as fh:
-        head = fh.read(4)
-        if len(head) != 4 or head[0] != 0 or head[1] != 0:
-            raise ValueError(f"{path}: not an idx file (bad magic {head!r})")
-        dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-        if head[2] not in dtypes:
-            raise ValueError(f"{path}: unknown idx element type 0x{head[2]:02x}")
-        ndim = head[3]
-        shape = tuple(int.from_bytes(fh.read(4), "big") for _ in range(ndim))
-        dtype = np.dtype(dtypes[head[2]])
-        data = fh.read()
-    count = int(np.prod(shape)) if shape else 1
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
+    dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    try:
+        with _open(path) as fh:
+            head = fh.read(4)
+            if len(head) != 4 or head[0] != 0 or head[1] != 0:
+                raise ValueError(f"{path}: not an idx file (bad magic {head!r})")
+            if head[2] not in dtypes:
+                raise ValueError(f"{path}: unknown idx element type 0x{head[2]:02x}")
+            dims = fh.read(4 * head[3])
+            if len(dims) != 4 * head[3]:
+                raise ValueError(f"{path}: truncated header ({head[3]} dimensions declared)")
+            shape = tuple(int.from_bytes(dims[4 * k:4 * k + 4], "big") for k in range(head[3]))
+            dtype = np.dtype(dtypes[head[2]])
+            count = int(np.prod(shape, dtype=object)) if shape else 1
+            declared_size(count, "declared element count", dtype.itemsize, source=path)
+            data = fh.read(count * dtype.itemsize + 1)  # one byte more than promised reveals trailing data
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: unreadable idx file ({type(exc).__name__}: {exc})") from None
     if len(data) != count * dtype.itemsize:
-        raise ValueError(f"{path}: header promises {shape} elements but the file holds {len(data)} bytes")
+        raise ValueError(f"{path}: header promises {shape} elements but the file holds "
+                         f"{'more' if len(data) > count * dtype.itemsize else len(data)} bytes")
     return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
