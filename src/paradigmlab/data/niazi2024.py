@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from paradigmlab.data.paths import shared_path
+from paradigmlab.data.paths import display_path, shared_path
+from paradigmlab.validate import declared_size, text_lines
 
 NUM_NODES = 4264
 
@@ -56,25 +57,43 @@ class HardwareGraph:
 
 
 def _read_ints(path: Path, ndmin: int) -> np.ndarray:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file (a Niazi graph folder holds edges.txt, visible.txt, labels.txt)")
+    lines = [line for _, line in text_lines(path)]  # UTF-8 checked, errors name file and line
     try:
-        return np.loadtxt(path, dtype=np.int64, comments="#", ndmin=ndmin)
+        return np.loadtxt(lines, dtype=np.int64, comments="#", ndmin=ndmin)
     except ValueError as exc:
         raise ValueError(f"{path}: not a whitespace-separated integer table ({exc})") from None
 
 
 def load_niazi2024(directory: str | Path | None = None) -> HardwareGraph:
-    """Load the graph from ``directory`` (default: shared data), or build the stand-in."""
+    """Load the graph from ``directory`` (default: shared data), or build the stand-in.
+
+    The files are checked against each other: indices in range, no self-loops, 784 distinct pixel
+    p-bits, a (copies, classes) label table on other p-bits, one colour per p-bit.
+    """
     d = Path(directory) if directory is not None else shared_path("niazi2024")
     if d is None:
         return pegasus_standin()
     edges = _read_ints(d / "edges.txt", 2)
-    if edges.shape[1] != 2:
-        raise ValueError(f"{d / 'edges.txt'}: expected 2 columns (i j), got {edges.shape[1]}")
+    if edges.shape[1] != 2 or edges.shape[0] == 0:
+        raise ValueError(f"{d / 'edges.txt'}: expected lines 'i j' (2 columns), got shape {edges.shape}")
     colors = _read_ints(d / "colors.txt", 1) if (d / "colors.txt").exists() else None
     visible = _read_ints(d / "visible.txt", 1)
     labels = _read_ints(d / "labels.txt", 2)
     n = int(max(edges.max() + 1, NUM_NODES if colors is None else colors.size))
-    return HardwareGraph(n, np.sort(edges, axis=1), colors, visible, labels, source=str(d))
+    declared_size(n, "node count", 64, source=d / "edges.txt")
+    if edges.min() < 0 or np.any(edges[:, 0] == edges[:, 1]):
+        raise ValueError(f"{d / 'edges.txt'}: node indices must be >= 0 and couplers join two distinct p-bits")
+    if colors is not None and colors.size != n:
+        raise ValueError(f"{d / 'colors.txt'}: one colour per p-bit expected ({n}), got {colors.size}")
+    if visible.size != 784 or np.unique(visible).size != 784:
+        raise ValueError(f"{d / 'visible.txt'}: expected 784 distinct pixel p-bits, got {visible.size} "
+                         f"({np.unique(visible).size} distinct)")
+    used = np.r_[visible, labels.ravel()]
+    if used.min() < 0 or used.max() >= n or np.unique(used).size != used.size:
+        raise ValueError(f"{d}: pixel and label p-bits must be distinct indices in 0..{n - 1}")
+    return HardwareGraph(n, np.sort(edges, axis=1), colors, visible, labels, source=display_path(d))
 
 
 def pegasus_standin(seed: int = 0) -> HardwareGraph:

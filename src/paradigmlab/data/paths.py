@@ -48,3 +48,16 @@ def package_file(package: str, *parts: str) -> Path:
     if not p.exists():
         raise FileNotFoundError(f"{p} not found inside installed package '{package}'")
     return p
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """``path`` as results and reports show it: ``shared/data/...`` for the shared data folder (so that
+    no record carries a machine's own paths), else as given."""
+    p = Path(path)
+    root = shared_data_dir()
+    if root is not None:
+        try:
+            return str(Path("shared/data") / p.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return str(p)
