@@ -43,3 +43,32 @@ def test_bad_inputs_exit_2_with_a_clear_message(tmp_path, capsys):
     assert "prime" in capsys.readouterr().err
     assert main(["solve", "sat", str(tmp_path / "missing.cnf"), "--quiet"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def run_help_examples(epilog: str, tmp_path, monkeypatch) -> int:
+    """Run every command line of a --help epilog in ``tmp_path``: ``printf`` lines in bash, ``paradigmlab`` lines
+    through :func:`main`; returns how many commands ran."""
+    import shlex
+    import subprocess
+
+    monkeypatch.chdir(tmp_path)
+    ran = 0
+    for line in epilog.splitlines():
+        cmd = line.strip().split("   #")[0].strip()
+        if cmd.startswith("printf "):
+            subprocess.run(["bash", "-c", cmd], check=True, cwd=tmp_path)
+        elif cmd.startswith("paradigmlab "):
+            assert main(shlex.split(cmd)[1:]) == 0, cmd
+            ran += 1
+    return ran
+
+
+def test_optimize_is_the_command_name_solve_an_alias_and_help_examples_run(tmp_path, capsys, monkeypatch):
+    from paradigmlab.optimize.cli import EXAMPLES, examples_epilog
+
+    assert run_help_examples(examples_epilog(*EXAMPLES), tmp_path, monkeypatch) == 4
+    capsys.readouterr()
+    q = write_qubo(tmp_path / "q2.txt", {(0, 0): -1.0, (1, 1): 2.0}, 2)
+    assert main(["optimize", "qubo", str(q), "--time-limit", "5", "--target", "-1", "--quiet", "--json", "-"]) == 0
+    res = json.loads(capsys.readouterr().out)  # stdout is the JSON alone
+    assert res["objective"] == -1.0 and res["state"] == [1, -1]

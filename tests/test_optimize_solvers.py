@@ -11,7 +11,7 @@ from paradigmlab.optimize import Annealer, MaxCut, ParallelTempering, default_be
 from paradigmlab.optimize.baselines import run_baseline
 from paradigmlab.optimize.factoring import factor
 from paradigmlab.optimize.sat import SAT, CNF, satisfiable_random_ksat
-from paradigmlab.optimize.solvers import respace_ladder
+from paradigmlab.pbit.tempering import respace_ladder
 from paradigmlab.optimize.tts import measure_tts, tts, tts_from_hit_times
 
 
@@ -123,6 +123,13 @@ def test_dwave_baseline_scored_by_our_energy(small_cut):
     assert p.cut_value(res.state) <= best
     with pytest.raises(ValueError, match="unknown baseline"):
         run_baseline(p.model, "magic", 1.0)
+
+
+def test_our_sampler_runs_through_the_same_dimod_path_as_the_baselines(small_cut):
+    p, best = small_cut
+    res = run_baseline(p.model, "pbit-sa", 0.5, seed=0, workers=1)
+    assert res.runs >= 1 and res.info["solver"] == "pbit-sa"
+    assert res.energy == pytest.approx(p.model.energy(res.state)) and p.cut_value(res.state) == best
 
 
 def test_tts_formula_and_edge_cases():

@@ -75,3 +75,19 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     p.write_text("0 1 1.0\n")
     assert main(["pbit", "sample", str(p), "--schedule", "cubic:0:1"]) == 2
     assert "--schedule must be" in capsys.readouterr().err
+
+
+def test_cli_help_examples_run_and_json_dash_prints(tmp_path, capsys, monkeypatch):
+    from paradigmlab.pbit.cli import BENCH_EXAMPLES, SAMPLE_EXAMPLES
+    from test_optimize_cli import run_help_examples
+
+    assert run_help_examples(SAMPLE_EXAMPLES, tmp_path, monkeypatch) == 2
+    assert np.load(tmp_path / "ring.npz")["states"].shape == (8, 3)
+    out = capsys.readouterr().out
+    summary = json.loads(out[out.index("{"):])  # the second example prints its JSON last
+    assert summary["lowest_energy"] == pytest.approx(-3) and summary["info"]["reads"]["num_samples"] == 10
+    assert run_help_examples(BENCH_EXAMPLES, tmp_path, monkeypatch) == 1
+    bench = json.loads(capsys.readouterr().out)
+    assert [r["sampler"] for r in bench["results"]] == ["paradigmlab-numba"] and bench["results"][0]["flips_per_ns"] > 0
+    assert main(["pbit", "sample", "ring.txt", "--num-samples", "3", "--sweeps", "30", "--out", "x.txt"]) == 2
+    assert "--out must name a .npz file" in capsys.readouterr().err

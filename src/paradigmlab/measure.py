@@ -111,12 +111,16 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
     return Path(path)
 
 
-def savez_atomic(path: str | os.PathLike, arrays: dict) -> Path:
-    """``np.savez`` of ``arrays`` to ``path``, atomically (see :func:`atomic_path`)."""
+def savez_atomic(path: str | os.PathLike, arrays: dict, compressed: bool = False) -> Path:
+    """``np.savez`` (or ``savez_compressed``) of ``arrays`` to exactly ``path``, atomically (see :func:`atomic_path`).
+
+    Written through an open file, so numpy never appends ``.npz`` to the name.
+    """
     import numpy as np
 
     with atomic_path(path) as tmp:
-        np.savez(tmp, **arrays)
+        with open(tmp, "wb") as fh:
+            (np.savez_compressed if compressed else np.savez)(fh, **arrays)
     return Path(path)
 
 
@@ -154,8 +158,9 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
 
 
-def time_repeats(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> dict[str, float]:
-    """Time ``fn`` ``repeats`` times after ``warmup`` calls; return median/min/max seconds."""
+def time_repeats(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> dict[str, Any]:
+    """Time ``fn`` ``repeats`` times after ``warmup`` calls; return median/min/max seconds (and every
+    time in ``times_s``)."""
     for _ in range(warmup):
         fn()
     times = []
@@ -168,4 +173,5 @@ def time_repeats(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> di
         "min_s": min(times),
         "max_s": max(times),
         "repeats": repeats,
+        "times_s": times,
     }

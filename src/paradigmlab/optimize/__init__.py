@@ -2,10 +2,12 @@
 
 Problems become Ising models (:mod:`maxcut`, :mod:`qubo`, :mod:`sat`,
 :mod:`factoring`), :mod:`solvers` minimise their energy with p-bit annealing or
-parallel tempering, :mod:`tts` turns repeated runs into time-to-solution,
-:mod:`io` reads and writes the usual file formats, :mod:`baselines` runs the
-solvers people use under the same budget, and :mod:`experiments` holds the
-measurements behind ``reproduce`` and ``benchmarks/optimize_*.py``.
+parallel tempering (replica exchange from :mod:`paradigmlab.pbit.tempering`),
+:mod:`tts` turns repeated runs into time-to-solution, :mod:`io` reads and writes
+the usual file formats, :mod:`baselines` runs the solvers people use (and our
+sampler through the same dimod call) under the same budget, :mod:`experiments`
+holds the measurements behind ``reproduce`` (rendering only) and
+``benchmarks/optimize_*.py``, and :mod:`cli` is ``paradigmlab optimize`` (old name ``solve``).
 """
 
 from paradigmlab.optimize.factoring import Factoring, factor

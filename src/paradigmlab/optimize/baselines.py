@@ -14,6 +14,15 @@ Baselines: ``"dwave-sa"`` (dwave-samplers ``SimulatedAnnealingSampler``),
 ``sb.minimize``, ballistic, :data:`SB_AGENTS` agents, stopped by its own
 ``timeout`` at the budget). A run is ``sweeps`` for the annealers and
 ``max_steps`` for SB; each sampler is given ``(length, seed, seconds left)``.
+
+``"pbit-sa"`` runs our :class:`~paradigmlab.pbit.PBitSampler` through exactly
+the same dimod call (``sample(bqm, num_reads=1, num_sweeps=..., seed=...)``,
+with a geometric beta schedule over
+:func:`~paradigmlab.optimize.solvers.default_beta_range`, as dwave-samplers
+picks its own range) and the same restarts and processes: the like-for-like
+comparison of the samplers themselves. Our solvers
+(:class:`~paradigmlab.optimize.solvers.Annealer`, ``ParallelTempering``) keep
+their own strategies and are not run through here.
 """
 
 from __future__ import annotations
@@ -25,10 +34,13 @@ from typing import Callable
 
 import numpy as np
 
-from paradigmlab.optimize.solvers import SolveResult
-from paradigmlab.pbit import IsingModel
+from paradigmlab.optimize.solvers import SolveResult, default_beta_range
+from paradigmlab.pbit import IsingModel, PBitSampler, schedules
 
+#: The solvers people use.
 BASELINES = ("dwave-sa", "openjij-sa", "sb")
+#: Every name :func:`run_baseline` runs: the baselines and our sampler through the same dimod path.
+SAMPLERS = BASELINES + ("pbit-sa",)
 #: SB agents (parallel trajectories); its default 128 is too slow for a 10 s budget on 2 cores.
 SB_AGENTS = 32
 #: Seconds SB spends around its own ``timeout`` (setup, final spins); kept out of its budget.
@@ -39,19 +51,29 @@ class NoRunInBudget(RuntimeError):
     """A baseline could not finish a single run within the time budget."""
 
 
-def _dimod_style(make_sampler: Callable[[], object]) -> Callable[[IsingModel], Callable[[int, int, float], np.ndarray]]:
-    """A factory for annealers with the dimod ``sample(bqm, num_reads, num_sweeps, seed)`` call."""
+def _dimod_style(make_sampler: Callable[[], object],
+                 extra: Callable[[IsingModel, int], dict] | None = None
+                 ) -> Callable[[IsingModel], Callable[[int, int, float], np.ndarray]]:
+    """A factory for annealers with the dimod ``sample(bqm, num_reads, num_sweeps, seed)`` call;
+    ``extra(model, sweeps)`` adds keyword arguments (a beta schedule) to it."""
 
     def factory(model: IsingModel) -> Callable[[int, int, float], np.ndarray]:
         bqm, sampler = model.to_bqm(), make_sampler()
 
         def run(sweeps: int, seed: int, timeout: float) -> np.ndarray:
-            ss = sampler.sample(bqm, num_reads=1, num_sweeps=sweeps, seed=seed)
+            kwargs = extra(model, sweeps) if extra is not None else {}
+            ss = sampler.sample(bqm, num_reads=1, num_sweeps=sweeps, seed=seed, **kwargs)
             return _ordered(ss, model.num_nodes)
 
         return run
 
     return factory
+
+
+def _pbit_schedule(model: IsingModel, sweeps: int) -> dict:
+    """Our sampler's annealing schedule for one run: geometric over the Annealer's default range."""
+    hot, cold = default_beta_range(model)
+    return {"beta": schedules.geometric(max(hot, 1e-12), cold, sweeps)}
 
 
 def _dwave() -> object:
@@ -85,7 +107,7 @@ def _sb_sampler(model: IsingModel) -> Callable[[int, int, float], np.ndarray]:
 
 
 _FACTORIES = {"dwave-sa": (_dimod_style(_dwave), 1000), "openjij-sa": (_dimod_style(_openjij), 1000),
-              "sb": (_sb_sampler, 100)}
+              "sb": (_sb_sampler, 100), "pbit-sa": (_dimod_style(PBitSampler, _pbit_schedule), 1000)}
 
 
 def _ordered(sampleset, n: int) -> np.ndarray:
@@ -127,12 +149,12 @@ def _restarts(model: IsingModel, name: str, budget: float, seed: int, growth: fl
 
 def run_baseline(model: IsingModel, name: str, time_limit: float, seed: int = 0, workers: int = 2,
                  growth: float = 2.0) -> SolveResult:
-    """Run baseline ``name`` (one of :data:`BASELINES`) for ``time_limit`` seconds on ``workers`` processes.
+    """Run baseline ``name`` (one of :data:`SAMPLERS`) for ``time_limit`` seconds on ``workers`` processes.
 
     ``sb`` always uses one process (torch already uses every core).
     """
     if name not in _FACTORIES:
-        raise ValueError(f"unknown baseline {name!r}; choose one of {', '.join(BASELINES)}")
+        raise ValueError(f"unknown baseline {name!r}; choose one of {', '.join(SAMPLERS)}")
     if time_limit <= 0 or workers < 1:
         raise ValueError("time_limit must be > 0 and workers >= 1")
     workers = 1 if name == "sb" else int(workers)

@@ -1,4 +1,4 @@
-"""``paradigmlab solve {maxcut,qubo,sat,factor}``: p-bit optimisation from the command line."""
+"""``paradigmlab optimize {maxcut,qubo,sat,factor}`` (old name: ``solve``): p-bit optimisation from the command line."""
 
 from __future__ import annotations
 
@@ -7,12 +7,31 @@ from pathlib import Path
 
 import numpy as np
 
+from paradigmlab.cliutil import JSON_HELP, add_json_option, json_to_stdout, write_json_option
 from paradigmlab.optimize.solvers import Annealer, ParallelTempering, SolveResult
+
+#: Copy-paste examples per problem; each runs in seconds on a file it writes first.
+EXAMPLES = {
+    "maxcut": "printf '4 4\\n1 2 1\\n2 3 1\\n3 4 1\\n4 1 1\\n' > c4.gset   # a 4-cycle in Gset format\n"
+              "  paradigmlab optimize maxcut c4.gset --target 4 --time-limit 5 --quiet",
+    "qubo": "printf '3 4\\n0 0 -1\\n1 1 -1\\n0 1 3\\n2 2 1\\n' > q.txt   # N M, then i j Q_ij\n"
+            "  paradigmlab optimize qubo q.txt --target -1 --time-limit 5 --quiet --json -",
+    "sat": "printf 'p cnf 3 3\\n1 2 0\\n-1 2 0\\n-2 3 0\\n' > f.cnf   # DIMACS CNF\n"
+           "  paradigmlab optimize sat f.cnf --time-limit 5 --quiet",
+    "factor": "paradigmlab optimize factor 35 --time-limit 5 --quiet",
+}
+
+
+def examples_epilog(*names: str) -> str:
+    """The --help epilog with the copy-paste examples of the problems ``names``."""
+    body = "\n".join(f"  {EXAMPLES[n]}" for n in names)
+    return f"example{'s' if len(names) > 1 else ''}:\n{body}\n\n{JSON_HELP}\n"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``solve`` sub-command with one sub-command per problem type."""
-    p = sub.add_parser("solve", help="solve Max-Cut, QUBO, SAT or factoring on the p-bit computer")
+    """Add the ``optimize`` command group (alias ``solve``) with one sub-command per problem type."""
+    p = sub.add_parser("optimize", aliases=["solve"], help="solve Max-Cut, QUBO, SAT or factoring on the p-bit computer",
+                       epilog=examples_epilog("factor", "maxcut"), formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = p.add_subparsers(dest="problem", required=True)
     specs = [
         ("maxcut", "FILE", "Max-Cut of a graph in Gset format", _maxcut),
@@ -21,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("factor", "N", "factor an integer with an invertible-logic multiplier", _factor),
     ]
     for name, arg, help_, fn in specs:
-        q = kinds.add_parser(name, help=help_)
+        q = kinds.add_parser(name, help=help_, epilog=examples_epilog(name),
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == "factor":
             q.add_argument("N", type=int, help="the composite number to factor")
             q.add_argument("--bits-p", type=int, help="bits of the smaller factor (default: bits of sqrt(N))")
@@ -35,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="p-bit annealing with restarts, or parallel tempering (default anneal)")
         q.add_argument("--chains", type=int, default=128, help="parallel chains (anneal) or chains per ladder x ladders (pt); default 128")
         q.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-        q.add_argument("--json", metavar="OUT", help="write the result (objective, state, trace) as JSON")
+        add_json_option(q, "the result (objective, state, trace)")
         q.add_argument("--quiet", action="store_true", help="no progress bar")
         q.set_defaults(func=fn)
 
@@ -51,21 +71,23 @@ def _solver(args: argparse.Namespace, beta_range=None):
 
 def _report(args: argparse.Namespace, problem, res: SolveResult, objective: float, name: str, extra: dict) -> int:
     t_best = res.trace[-1][0] if res.trace else res.wall_s
-    print(f"{problem.name}: best {name} = {objective:g}  (found after {t_best:.2f} s; ran {res.wall_s:.2f} s, "
-          f"{res.sweeps} sweeps x {res.info.get('num_chains', '')} chains, {res.runs} runs, {res.info['solver']})")
-    for key, val in extra.items():
-        print(f"  {key}: {val}")
-    if args.json:
-        from paradigmlab.measure import machine_info, write_json_atomic
+    if not json_to_stdout(args):  # stdout carries the JSON only
+        print(f"{problem.name}: best {name} = {objective:g}  (found after {t_best:.2f} s; ran {res.wall_s:.2f} s, "
+              f"{res.sweeps} sweeps x {res.info.get('num_chains', '')} chains, {res.runs} runs, {res.info['solver']})")
+        for key, val in extra.items():
+            print(f"  {key}: {val}")
+    if args.json is not None:
+        from paradigmlab.measure import machine_info
 
-        write_json_atomic(args.json, {
+        write_json_option(args, {
             "problem": problem.name, "objective_name": name, "objective": objective, "energy": res.energy,
             "wall_s": res.wall_s, "time_to_best_s": t_best, "time_to_target_s": res.time_to_target,
             "sweeps": res.sweeps, "runs": res.runs, "trace": res.trace, "state": res.state.tolist(),
             "solver": res.info, "args": {k: v for k, v in vars(args).items() if k != "func"},
             "machine": machine_info(), **extra,
         })
-        print(f"  result written to {args.json}")
+        if not json_to_stdout(args):
+            print(f"  result written to {args.json}")
     return 0
 
 

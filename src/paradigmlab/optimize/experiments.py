@@ -20,8 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from paradigmlab.data.paths import shared_path
-from paradigmlab.measure import write_json_atomic
-from paradigmlab.optimize.baselines import BASELINES, NoRunInBudget, run_baseline
+from paradigmlab.measure import machine_info, write_json_atomic
+from paradigmlab.optimize.baselines import BASELINES, SAMPLERS, NoRunInBudget, run_baseline
 from paradigmlab.optimize.factoring import factor, random_semiprime
 from paradigmlab.optimize.io import read_gset, write_gset
 from paradigmlab.optimize.maxcut import MaxCut
@@ -111,9 +111,9 @@ def run_solver(name: str, problem: MaxCut, time_limit: float, seed: int, target:
     if name == "pbit-pt":
         return ParallelTempering(num_temps=16, num_replicas=PT_REPLICAS).solve(problem.model, time_limit=time_limit,
                                                                      seed=seed, target_energy=target_energy)
-    if name in BASELINES:
+    if name in SAMPLERS:
         return run_baseline(problem.model, name, time_limit, seed=seed, workers=workers)
-    raise ValueError(f"unknown solver {name!r}; choose from {', '.join(OURS + BASELINES)}")
+    raise ValueError(f"unknown solver {name!r}; choose from {', '.join(OURS + SAMPLERS)}")
 
 
 def maxcut_runs(instances: Sequence[Instance], solvers: Sequence[str], budget: Callable[[Instance], float],
@@ -314,6 +314,40 @@ def factoring_experiment(bits: Sequence[int] = (10, 14, 16, 20), per_bits: int =
         out.append({"bits": b, "runs": per_bits, "solved": len(solved), "time_limit_s": time_limit,
                     "median_time_s": _median_with_misses(times, time_limit), "times_s": times})
     return out
+
+
+#: The report's Gset graphs (generated stand-ins of the same shapes when ../shared is absent).
+REPORT_GRAPHS = ["G11", "G14", "G43", "G22", "G55"]
+#: The report's Max-Cut solvers: ours and the baseline the text compares with.
+REPORT_SOLVERS = ["pbit-anneal", "pbit-pt", "dwave-sa"]
+
+
+def report_runs(out_dir: Path, quick: bool) -> dict:
+    """Every run of the report's optimisation section; writes ``out_dir/optimize.json``.
+
+    Quick: 4 s per 800-node graph and 8 s per larger one, one seed, 3-SAT
+    with 6 runs of 4 s, factoring 10- and 14-bit semiprimes (a few minutes on
+    2 cores). Full: the issue's budgets (10 s / 60 s), three seeds, 20-bit
+    factoring. Max-Cut runs are checkpointed in ``out_dir`` (a rerun resumes).
+    Returns the runs, their summary, the head-to-head against dwave-samplers,
+    3-SAT and factoring results, the budgets, whether Gset came from
+    ``shared/data``, and ``data`` (what the JSON holds).
+    """
+    out = Path(out_dir)
+    small, large = (4.0, 8.0) if quick else (10.0, 60.0)
+    seeds = [0] if quick else [0, 1, 2]
+    instances = gset_instances(REPORT_GRAPHS, out / "optimize_graphs")
+    shared = all(i.best_known is not None for i in instances)
+    rows = maxcut_runs(instances, REPORT_SOLVERS, lambda i: small if i.problem.num_nodes <= 800 else large, seeds,
+                       checkpoint=out / f"optimize_maxcut_runs_{'quick' if quick else 'full'}.json")
+    summary = maxcut_summary(rows)
+    sat = sat_experiment(runs=6 if quick else 20, time_limit=4.0 if quick else 20.0)
+    fac = factoring_experiment(bits=(10, 14) if quick else (10, 14, 16, 20), per_bits=3 if quick else 5,
+                               time_limit=8.0 if quick else 60.0)
+    data = {"maxcut": summary, "sat": sat, "factoring": fac, "machine": machine_info()}
+    write_json_atomic(out / "optimize.json", data)
+    return {"rows": rows, "summary": summary, "head_to_head": head_to_head(summary, "dwave-sa"), "sat": sat,
+            "factoring": fac, "shared": shared, "budget_small_s": small, "budget_large_s": large, "data": data}
 
 
 def _median_with_misses(times: Sequence[float | None], limit: float) -> float | None:

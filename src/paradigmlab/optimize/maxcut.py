@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from paradigmlab.pbit import IsingModel
+from paradigmlab.pbit.spins import check_spins
 
 
 def adjacency(graph: Any) -> sp.csr_matrix:
@@ -90,9 +91,7 @@ def cut_value(W: Any, spins: np.ndarray) -> np.ndarray | float:
     batch = m.reshape(1, -1) if m.ndim == 1 else m
     if batch.ndim != 2 or batch.shape[1] != W.shape[0]:
         raise ValueError(f"spins must have N={W.shape[0]} entries per state, got shape {m.shape}")
-    if not np.all((batch == 1) | (batch == -1)):
-        raise ValueError("spins must contain only -1 and +1")
-    x = batch.astype(np.float64)
+    x = check_spins(batch, name="spins").astype(np.float64)
     same = np.einsum("si,si->s", x, np.asarray(W @ x.T).T)  # sum_{i,j} W_ij m_i m_j
     cut = (W.sum() - same) / 4.0
     return float(cut[0]) if m.ndim == 1 else cut

@@ -15,13 +15,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from paradigmlab.pbit import IsingModel
+from paradigmlab.pbit.spins import check_spins
 
 
 def spins_to_binary(spins: np.ndarray) -> np.ndarray:
     """``x = (m + 1) / 2``: spins in {-1, +1} to bits in {0, 1} (int8)."""
-    m = np.asarray(spins)
-    if not np.all((m == 1) | (m == -1)):
-        raise ValueError("spins must contain only -1 and +1")
+    m = check_spins(spins, name="spins", ndim=None)
     return ((m + 1) // 2).astype(np.int8)
 
 

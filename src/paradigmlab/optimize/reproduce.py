@@ -1,49 +1,32 @@
-"""Report section: combinatorial optimisation on the p-bit computer (paper section 3.3.2)."""
+"""Report section: combinatorial optimisation on the p-bit computer (paper section 3.3.2).
+
+Rendering only: the runs are :func:`paradigmlab.optimize.experiments.report_runs`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from paradigmlab.measure import machine_info, write_json_atomic
 from paradigmlab.optimize import experiments as ex
 from paradigmlab.report import Section
 
-GRAPHS = ["G11", "G14", "G43", "G22", "G55"]
-
 
 def reproduce_section(out_dir: Path, quick: bool) -> Section:
-    """Gset Max-Cut against dwave-samplers at equal time, random 3-SAT, and factoring.
-
-    Quick: 4 s per 800-node graph and 8 s per larger one, one seed, 3-SAT
-    with 6 runs of 4 s, factoring 10- and 14-bit semiprimes (a few minutes on
-    2 cores). Full: the issue's budgets (10 s / 60 s), three seeds, 20-bit
-    factoring.
-    """
+    """Gset Max-Cut against dwave-samplers at equal time, random 3-SAT, and factoring
+    (the runs: :func:`paradigmlab.optimize.experiments.report_runs`)."""
     out = Path(out_dir)
-    small, large = (4.0, 8.0) if quick else (10.0, 60.0)
-    seeds = [0] if quick else [0, 1, 2]
-    instances = ex.gset_instances(GRAPHS, out / "optimize_graphs")
-    shared = all(i.best_known is not None for i in instances)
-    rows = ex.maxcut_runs(instances, ["pbit-anneal", "pbit-pt", "dwave-sa"],
-                          lambda i: small if i.problem.num_nodes <= 800 else large, seeds,
-                          checkpoint=out / f"optimize_maxcut_runs_{'quick' if quick else 'full'}.json")
-    summary = ex.maxcut_summary(rows)
-    fig = ex.plot_traces(rows, out / "optimize_maxcut_traces.png")
-    sat = ex.sat_experiment(runs=6 if quick else 20, time_limit=4.0 if quick else 20.0)
-    fac = ex.factoring_experiment(bits=(10, 14) if quick else (10, 14, 16, 20), per_bits=3 if quick else 5,
-                                  time_limit=8.0 if quick else 60.0)
-    data = {"maxcut": summary, "sat": sat, "factoring": fac, "machine": machine_info()}
-    write_json_atomic(out / "optimize.json", data)
+    r = ex.report_runs(out, quick)
+    fig = ex.plot_traces(r["rows"], out / "optimize_maxcut_traces.png")
     return Section(
         title="Combinatorial optimisation on p-bits: Max-Cut, 3-SAT, factoring (paper 3.3.2)",
-        markdown=_markdown(summary, sat, fac, shared, rows, small, large),
+        markdown=_markdown(r["summary"], r["sat"], r["factoring"], r["shared"], r["head_to_head"], r["budget_small_s"],
+                           r["budget_large_s"]),
         figures=[fig.name],
-        data=data,
+        data=r["data"],
     )
 
 
-def _markdown(summary, sat, fac, shared: bool, rows, small: float, large: float) -> str:
-    h2h = ex.head_to_head(summary, "dwave-sa")
+def _markdown(summary, sat, fac, shared: bool, h2h: dict, small: float, large: float) -> str:
     src = ("Gset graphs from `shared/data/gset` with best-known cuts from its README."
            if shared else
            "`shared/data` is absent, so the graphs are generated random stand-ins in Gset format "

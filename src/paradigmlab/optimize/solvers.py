@@ -19,6 +19,8 @@ import numpy as np
 
 from paradigmlab.pbit import IsingModel, PBitSampler, schedules
 from paradigmlab.pbit.sampler import prepare_chains
+from paradigmlab.pbit.spins import random_spins
+from paradigmlab.pbit.tempering import ReplicaExchange
 
 #: A schedule is a name or a function ``(beta_min, beta_max, num_sweeps) -> betas``.
 Schedule = str | Callable[[float, float, int], np.ndarray]
@@ -147,10 +149,6 @@ def _check_budget(time_limit: float | None, runs: int | None) -> None:
         raise ValueError(f"the number of runs/sweeps must be >= 1, got {runs}")
 
 
-def _random_states(rng: np.random.Generator, chains: int, n: int) -> np.ndarray:
-    return rng.choice(np.array([-1, 1], dtype=np.int8), size=(chains, n))
-
-
 class Annealer:
     """Simulated annealing with p-bits: many chains, beta rising along a schedule.
 
@@ -228,7 +226,7 @@ class Annealer:
                     n = max(room, 10)
             betas = self.betas(model, n)
             if runs:
-                kernel.set_states(_random_states(rng, self.num_chains, model.num_nodes))
+                kernel.set_states(random_spins(rng, (self.num_chains, model.num_nodes)))
             step = max(1, n // self.checks_per_run)
             t = 0
             while t < n:
@@ -310,21 +308,16 @@ class ParallelTempering:
         if num_sweeps is None and time_limit is None:
             num_sweeps = 1000
         R, L = self.num_replicas, self.num_temps
-        ladder = self.initial_ladder(model)
         rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-        kernel = PBitSampler(self.backend).kernel(model, R * L, seed=seed)
+        rex = ReplicaExchange(self.initial_ladder(model), R, rng)
+        kernel = PBitSampler(self.backend).kernel(model, rex.num_chains, seed=seed)
         prepare_chains(kernel, model, clamp, None)
         kernel.run([0.0])  # compile off the clock (and re-randomise)
-        temp = np.arange(R * L).reshape(R, L)  # temp[r, l]: chain holding temperature l of ladder r
-        chain_beta = np.empty(R * L)
-        accepted, tried = np.zeros(L - 1), np.zeros(L - 1)
-        window_acc, window_try = np.zeros(L - 1), np.zeros(L - 1)
         track = _Tracker(model, time_limit, target_energy, accept, progress, objective, "tempering")
         adapt = self.ladder == "adaptive"
-        sweeps, rounds, parity = 0, 0, 0
+        sweeps, rounds = 0, 0
         while True:
-            chain_beta[temp] = ladder
-            kernel.set_chain_beta(chain_beta)
+            kernel.set_chain_beta(rex.chain_betas())
             step = self.swap_every if num_sweeps is None else min(self.swap_every, num_sweeps - sweeps)
             kernel.run(np.ones(step))
             sweeps += step
@@ -333,38 +326,12 @@ class ParallelTempering:
             E = model.energy(states)
             if track.update(states, E) or (num_sweeps is not None and sweeps >= num_sweeps):
                 break
-            for l in range(parity, L - 1, 2):
-                a, b = temp[:, l].copy(), temp[:, l + 1].copy()
-                delta = (ladder[l] - ladder[l + 1]) * (E[a] - E[b])
-                ok = (delta >= 0) | (rng.random(R) < np.exp(np.minimum(delta, 0.0)))
-                temp[ok, l], temp[ok, l + 1] = b[ok], a[ok]
-                accepted[l] += ok.sum()
-                tried[l] += R
-                window_acc[l] += ok.sum()
-                window_try[l] += R
-            parity ^= 1
+            rex.swap(E)
             if adapt and rounds % 20 == 0:
                 done = (track.elapsed() / track.time_limit) if track.time_limit else sweeps / num_sweeps
                 if done < self.adapt_fraction:
-                    ladder = respace_ladder(ladder, window_acc / np.maximum(window_try, 1))
-                    window_acc[:], window_try[:] = 0, 0
+                    rex.respace()
         info = {"solver": "tempering", "num_temps": L, "num_replicas": R, "num_chains": R * L, "backend": self.backend,
-                "ladder": ladder.tolist(), "swap_acceptance": (accepted / np.maximum(tried, 1)).tolist()}
+                "ladder": rex.ladder.tolist(), "swap_acceptance": rex.acceptance().tolist()}
         return track.result(sweeps, rounds, info)
 
-
-def respace_ladder(ladder: np.ndarray, acceptance: np.ndarray, damping: float = 0.5) -> np.ndarray:
-    """Move the inner betas of ``ladder`` towards equal swap acceptance between neighbours.
-
-    Each gap ``[b_l, b_{l+1}]`` has a swap "resistance" ``-ln(acceptance_l)``
-    spread evenly over it; the new betas split the total resistance into
-    equal parts (ends fixed), mixed with the old ladder by ``damping``.
-    """
-    ladder = np.asarray(ladder, dtype=np.float64)
-    resist = -np.log(np.clip(acceptance, 1e-3, 1.0)) + 1e-3
-    cum = np.concatenate([[0.0], np.cumsum(resist)])
-    wanted = np.linspace(0.0, cum[-1], ladder.size)
-    proposal = np.interp(wanted, cum, ladder)
-    new = damping * ladder + (1.0 - damping) * proposal
-    new[0], new[-1] = ladder[0], ladder[-1]
-    return np.maximum.accumulate(new)

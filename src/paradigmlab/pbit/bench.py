@@ -9,14 +9,12 @@ compilation). Competitors that are not installed are reported as skipped.
 
 from __future__ import annotations
 
-import statistics
-import time
 from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
 
-from paradigmlab.measure import machine_info
+from paradigmlab.measure import machine_info, time_repeats
 from paradigmlab.pbit import graphs
 from paradigmlab.pbit.model import IsingModel
 from paradigmlab.pbit.sampler import PBitSampler
@@ -26,16 +24,6 @@ GRAPHS: dict[str, Callable[[], tuple[IsingModel, str]]] = {
     "niazi2024-4264 (gaussian)": graphs.niazi_gaussian,
     "lattice-128x128-periodic (+-J)": lambda: (graphs.lattice_pm_j(128), "networkx grid_2d_graph periodic"),
 }
-
-
-def _median_time(run: Callable[[], None], repeats: int) -> tuple[float, list[float]]:
-    run()  # warm-up: JIT compilation, caches
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), times
 
 
 def ours(backend: str, device: str | None = None) -> Callable:
@@ -146,8 +134,9 @@ def run_throughput(
                 row["skipped"] = f"not installed ({exc.name}); `make bench` installs it"
                 results.append(row)
                 continue
-            med, times = _median_time(run, repeats)
-            row.update(median_s=med, times_s=times,
+            t = time_repeats(run, repeats, warmup=1)  # the warm-up absorbs JIT compilation and caches
+            med = t["median_s"]
+            row.update(median_s=med, times_s=t["times_s"],
                        flips_per_ns=model.num_nodes * chains * sw / (med * 1e9))
             if progress:
                 print(f"{gname:32s} {rname:22s} {row['flips_per_ns']:8.4f} flips/ns  (median of {repeats}, {med:.3f} s)",
@@ -177,6 +166,31 @@ def plot_throughput(report: dict, path: str) -> None:
     ax.set_ylabel("flips / ns (higher is better)")
     m = report["machine"]
     ax.set_title(f"p-bit throughput, {rows[0]['chains'] if rows else '?'} chains, {m.get('cpu_count')} CPUs", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_sample_overhead(report: dict, path: str) -> None:
+    """Bars of the median seconds of ``kernel.run`` and of a default ``sample`` call per graph, ratio on top."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = report["results"]
+    x = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.bar(x - 0.2, [r["kernel_run_s"]["median_s"] for r in rows], 0.4, label="kernel.run (sweeps only)")
+    ax.bar(x + 0.2, [r["sample_s"]["median_s"] for r in rows], 0.4, label="sample() with default reads")
+    for k, r in enumerate(rows):
+        ax.annotate(f"{r['ratio']:.3f}x", (k + 0.2, r["sample_s"]["median_s"]), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x, [r["graph"] for r in rows], fontsize=8)
+    ax.set_ylabel("median wall seconds")
+    r0 = rows[0] if rows else {}
+    ax.set_title(f"cost of a sample() call, {r0.get('chains')} chains x {r0.get('sweeps')} sweeps "
+                 f"(goal <= {report.get('goal_ratio')}x)", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

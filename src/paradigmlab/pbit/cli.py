@@ -1,4 +1,4 @@
-"""``paradigmlab pbit sample|bench``: sample a model file, measure throughput."""
+"""``paradigmlab pbit sample|bench``: sample a model file, measure throughput (argument parsing only)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,33 @@ from pathlib import Path
 
 import numpy as np
 
+from paradigmlab.cliutil import JSON_HELP, add_json_option, add_out_option, json_to_stdout, write_json_option
+
+SAMPLE_EXAMPLES = f"""\
+example (a 3-spin ferromagnetic ring as a text edge list "i j J_ij"):
+  printf '0 1 1\\n1 2 1\\n2 0 1\\n' > ring.txt
+  paradigmlab pbit sample ring.txt --chains 8 --sweeps 200 --schedule geometric:0.1:4 --seed 0 --out ring.npz
+  paradigmlab pbit sample ring.txt --chains 8 --sweeps 200 --burn-in 100 --thin 10 --json -
+
+By default each chain gives one sample, its final state; --burn-in/--thin/--num-samples read more.
+{JSON_HELP}
+"""
+
+BENCH_EXAMPLES = f"""\
+example (seconds: one graph, our numba kernel only, JSON printed):
+  paradigmlab pbit bench --graphs "random-6-regular-4096 (+-1)" --sweeps 50 --repeats 1 --backends numba --competitors --json -
+
+{JSON_HELP}
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``pbit`` command group."""
     p = sub.add_parser("pbit", help="probabilistic computing with p-bits")
     psub = p.add_subparsers(dest="pbit_command", required=True)
 
-    s = psub.add_parser("sample", help="sample an Ising model file (text edge list, .npz, dimod BQM .json)")
+    s = psub.add_parser("sample", help="sample an Ising model file (text edge list, .npz, dimod BQM .json)",
+                        epilog=SAMPLE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("model_file")
     s.add_argument("--backend", default="numba", choices=["reference", "numba", "torch"])
     s.add_argument("--device", default=None, help="torch device (cpu, cuda)")
@@ -22,17 +42,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--beta", type=float, default=None, help="constant inverse temperature (default: model's)")
     s.add_argument("--schedule", default=None,
                    help="annealing schedule KIND:START:END with KIND linear or geometric, e.g. geometric:0.1:5")
-    s.add_argument("--burn-in", type=int, default=None, help="default: keep only the final states")
-    s.add_argument("--thin", type=int, default=1)
+    s.add_argument("--burn-in", type=int, default=None, help="sweeps before the first read (default: keep only "
+                   "the final states)")
+    s.add_argument("--thin", type=int, default=None, help="sweeps between reads (default 1 once --burn-in or "
+                   "--num-samples is given)")
+    s.add_argument("--num-samples", type=int, default=None, help="reads per chain (the last one after the final sweep)")
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--coloring", default="auto", choices=["auto", "dsatur", "greedy", "sequential"])
-    s.add_argument("--out", default=None, help="write states and energies to this .npz")
-    s.add_argument("--json", default=None, help="write a summary (energies, timing) to this JSON file")
+    add_out_option(s, "file", "the samples (one .npz: states, energies, chain, sweep, beta)")
+    add_json_option(s, "a summary (energies, timing)")
     s.set_defaults(func=_sample)
 
-    b = psub.add_parser("bench", help="flips/ns of our backends next to dwave-samplers, OpenJij, THRML")
-    b.add_argument("--json", default="benchmarks/results/pbit_throughput.json")
-    b.add_argument("--png", default=None, help="bar chart (default: next to the JSON)")
+    b = psub.add_parser("bench", help="flips/ns of our backends next to dwave-samplers, OpenJij, THRML",
+                        epilog=BENCH_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_json_option(b, "the measurements", default="benchmarks/results/pbit_throughput.json")
+    b.add_argument("--png", default=None, help="bar chart file (default: next to the JSON; none when it is printed)")
     b.add_argument("--graphs", nargs="*", default=None, help="subset of graph names")
     b.add_argument("--chains", type=int, default=64)
     b.add_argument("--sweeps", type=int, default=200)
@@ -59,44 +83,49 @@ def parse_schedule(spec: str, num_sweeps: int) -> np.ndarray:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from paradigmlab.measure import write_json_atomic
+    from paradigmlab.measure import savez_atomic
     from paradigmlab.pbit.io import load_model
     from paradigmlab.pbit.sampler import PBitSampler
 
+    if args.out and Path(args.out).suffix != ".npz":
+        raise ValueError(f"--out must name a .npz file, got {args.out!r}")
     model, offset = load_model(args.model_file)
     if args.schedule and args.beta is not None:
         raise ValueError("give either --beta or --schedule, not both")
     beta = parse_schedule(args.schedule, args.sweeps) if args.schedule else args.beta
-    burn_in = args.sweeps - 1 if args.burn_in is None else args.burn_in
     sampler = PBitSampler(args.backend, device=args.device, coloring=args.coloring)
-    res = sampler.sample(model, num_chains=args.chains, num_sweeps=args.sweeps, beta=beta, burn_in=burn_in,
-                         thin=args.thin, seed=args.seed, progress=True)
+    res = sampler.sample(model, num_chains=args.chains, num_sweeps=args.sweeps, beta=beta, burn_in=args.burn_in,
+                         thin=args.thin, num_samples=args.num_samples, seed=args.seed, progress=True)
     state, e = res.lowest()
     info = res.info
-    print(f"{model}: {len(res)} samples from {args.chains} chains x {args.sweeps} sweeps, "
-          f"{info['num_colors']} colours, backend {args.backend}")
-    print(f"lowest energy {e + offset:.6g}   mean energy {res.energies.mean() + offset:.6g}   "
-          f"{info['wall_s']:.3f} s   {info['flips_per_ns']:.3f} flips/ns")
+    quiet = json_to_stdout(args)  # stdout carries the JSON only
+    if not quiet:
+        print(f"{model}: {len(res)} samples from {args.chains} chains x {args.sweeps} sweeps, "
+              f"{info['num_colors']} colours, backend {args.backend}")
+        print(f"lowest energy {e + offset:.6g}   mean energy {res.energies.mean() + offset:.6g}   "
+              f"{info['wall_s']:.3f} s   {info['flips_per_ns']:.3f} flips/ns")
     if args.out:
-        np.savez_compressed(args.out, states=res.states, energies=res.energies + offset, chain=res.chain,
-                            sweep=res.sweep, beta=res.beta)
-        print(f"samples written to {args.out}")
-    if args.json:
-        write_json_atomic(args.json, {"model_file": args.model_file, "N": model.num_nodes, "edges": model.num_edges,
-                                      "lowest_energy": e + offset, "mean_energy": float(res.energies.mean() + offset),
-                                      "best_state": state, "info": info})
+        savez_atomic(args.out, {"states": res.states, "energies": res.energies + offset, "chain": res.chain,
+                                "sweep": res.sweep, "beta": res.beta}, compressed=True)
+        if not quiet:
+            print(f"samples written to {args.out}")
+    write_json_option(args, {"model_file": args.model_file, "N": model.num_nodes, "edges": model.num_edges,
+                             "lowest_energy": e + offset, "mean_energy": float(res.energies.mean() + offset),
+                             "best_state": state, "info": info})
     return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from paradigmlab.measure import write_json_atomic
     from paradigmlab.pbit.bench import plot_throughput, run_throughput
 
+    quiet = json_to_stdout(args)
     report = run_throughput(args.graphs, chains=args.chains, sweeps=args.sweeps, repeats=args.repeats,
                             backends=tuple(args.backends), competitors=tuple(args.competitors),
-                            competitor_sweeps=args.competitor_sweeps)
-    write_json_atomic(args.json, report)
-    png = args.png or str(Path(args.json).with_suffix(".png"))
-    plot_throughput(report, png)
-    print(f"results: {args.json}, plot: {png}")
+                            competitor_sweeps=args.competitor_sweeps, progress=not quiet)
+    write_json_option(args, report)
+    png = args.png or (None if quiet else str(Path(args.json).with_suffix(".png")))
+    if png:
+        plot_throughput(report, png)
+    if not quiet:
+        print(f"results: {args.json}" + (f", plot: {png}" if png else ""))
     return 0

@@ -21,6 +21,10 @@ from typing import Any, Mapping
 import numpy as np
 import scipy.sparse as sp
 
+from paradigmlab.pbit.coloring import color_graph
+from paradigmlab.pbit.spins import check_spins
+from paradigmlab.validate import integer, number, real_array
+
 ArrayLike = Any
 
 
@@ -36,17 +40,20 @@ class IsingModel:
     """
 
     def __init__(self, J: ArrayLike, h: ArrayLike | None = None, beta: float = 1.0, num_nodes: int | None = None):
+        if num_nodes is not None:
+            num_nodes = integer(num_nodes, "num_nodes", min=0)
         self.J = _as_symmetric_csr(J, num_nodes)
         n = self.J.shape[0]
         if h is None:
             h = np.zeros(n)
-        h = np.asarray(h, dtype=np.float64)
+        h = np.asarray(h)
         if h.ndim != 1 or h.shape[0] != n:
             raise ValueError(f"h must be a vector of length N={n}, got shape {h.shape}")
-        if not np.all(np.isfinite(h)):
+        if not np.all(np.isfinite(real_array(h, "h", finite=False))):
             raise ValueError("h contains NaN or inf")
-        self.h = h
+        self.h = h.astype(np.float64)
         self.beta = _check_beta(beta)
+        self._colorings: dict[str, list[np.ndarray]] = {}
 
     @property
     def num_nodes(self) -> int:
@@ -75,20 +82,31 @@ class IsingModel:
         return e[0] if np.ndim(states) == 1 else e
 
     def check_states(self, states: ArrayLike) -> np.ndarray:
-        """Validate a state or batch of states: values in {-1, +1}, N columns."""
+        """Validate a state ``(N,)`` or batch ``(S, N)`` of +-1 values; return it as an int8 batch."""
         m = np.asarray(states)
         m2 = m.reshape(1, -1) if m.ndim == 1 else m
-        if m2.ndim != 2 or m2.shape[1] != self.num_nodes:
+        if m2.ndim != 2 or m2.shape[1] != self.num_nodes:  # the shape as given, not as reshaped
             raise ValueError(f"states must have N={self.num_nodes} columns, got shape {m.shape}")
-        if not np.all((m2 == 1) | (m2 == -1)):
-            raise ValueError("states must contain only -1 and +1")
-        return m2
+        return check_spins(m2, name="states")
+
+    def coloring(self, method: str = "auto") -> list[np.ndarray]:
+        """The colour groups of the coupling graph by ``method`` (see :func:`~paradigmlab.pbit.coloring.color_graph`).
+
+        Computed once per model and method and cached on the model (``J`` is
+        treated as immutable; :meth:`with_beta` copies share the cache), so
+        every sampler call on one model pays for the colouring once.
+        """
+        cache = self.__dict__.setdefault("_colorings", {})
+        if method not in cache:
+            cache[method] = color_graph(self.J, method)
+        return cache[method]
 
     # ------------------------------------------------------------ conversions
     def with_beta(self, beta: float) -> "IsingModel":
         """Same couplings at another inverse temperature (shares J and h)."""
         out = object.__new__(IsingModel)
         out.J, out.h, out.beta = self.J, self.h, _check_beta(beta)
+        out._colorings = self.__dict__.setdefault("_colorings", {})  # same J, same colourings
         return out
 
     def to_dense(self) -> np.ndarray:
@@ -167,10 +185,9 @@ class IsingModel:
 
 
 def _check_beta(beta: float) -> float:
-    beta = float(beta)
-    if not np.isfinite(beta) or beta < 0:
-        raise ValueError(f"beta must be a finite non-negative number, got {beta}")
-    return beta
+    if isinstance(beta, np.ndarray) and beta.ndim == 0:
+        beta = beta.item()
+    return number(beta, "beta", min=0.0)
 
 
 def _as_symmetric_csr(J: ArrayLike, num_nodes: int | None) -> sp.csr_matrix:
@@ -187,9 +204,11 @@ def _as_symmetric_csr(J: ArrayLike, num_nodes: int | None) -> sp.csr_matrix:
     if isinstance(J, Mapping):
         return _from_edge_dict(J, num_nodes)
     if sp.issparse(J):
+        if J.dtype.kind not in "biuf":  # complex or object: no silent cast (the imaginary part would vanish)
+            raise ValueError(f"J must be real, got dtype {J.dtype}")
         M = sp.csr_matrix(J, dtype=np.float64)
     else:
-        arr = np.asarray(J, dtype=np.float64)
+        arr = real_array(J, "J", finite=False)
         if arr.ndim != 2:
             raise ValueError(f"J must be a square matrix, got {arr.ndim}-D array")
         M = sp.csr_matrix(arr)
@@ -216,7 +235,7 @@ def _from_edge_dict(J: Mapping, num_nodes: int | None) -> sp.csr_matrix:
     entries: dict[tuple[int, int], float] = {}
     for key, w in J.items():
         try:
-            i, j = (int(k) for k in key)
+            i, j = (integer(k, "node index") for k in key)
         except (TypeError, ValueError):
             raise ValueError(f"edge keys must be pairs of integer node indices, got {key!r}") from None
         if i == j:
@@ -224,7 +243,7 @@ def _from_edge_dict(J: Mapping, num_nodes: int | None) -> sp.csr_matrix:
         if i < 0 or j < 0:
             raise ValueError(f"negative node index in edge ({i}, {j})")
         a, b = min(i, j), max(i, j)
-        w = float(w)
+        w = number(w, f"coupling ({i}, {j})")
         if (a, b) in entries and entries[(a, b)] != w:
             raise ValueError(f"J must be symmetric: edge ({a}, {b}) given twice with {entries[(a, b)]} and {w}")
         entries[(a, b)] = w

@@ -1,42 +1,17 @@
-"""Report section: the p-bit computer is exact, and how fast it is."""
+"""Report section: the p-bit computer is exact, and how fast it is.
+
+Rendering only: the numbers come from :mod:`paradigmlab.pbit.experiments`.
+"""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import numpy as np
 
-from paradigmlab.pbit.bench import plot_throughput, run_throughput
-from paradigmlab.pbit.model import IsingModel
-from paradigmlab.pbit.sampler import PBitSampler
+from paradigmlab.pbit import experiments
+from paradigmlab.pbit.bench import plot_throughput
 from paradigmlab.report import Section
-
-
-def exactness(num_nodes: int = 12, beta: float = 1.0, seed: int = 0, chains: int = 128, sweeps: int = 2000) -> dict:
-    """TV distance between each backend's samples and exact enumeration on a random sparse model."""
-    rng = np.random.default_rng(seed)
-    n = num_nodes
-    J = np.triu(rng.normal(0, 0.7, (n, n)) * (rng.random((n, n)) < 0.35), 1)
-    model = IsingModel(J + J.T, rng.normal(0, 0.4, n))
-    S = np.array(list(itertools.product([-1, 1], repeat=n)), dtype=np.int8)
-    logp = -beta * model.energy(S)
-    p = np.exp(logp - logp.max())
-    p /= p.sum()
-    weights = 1 << np.arange(n)[::-1]
-    out = {"N": n, "edges": model.num_edges, "beta": beta, "chains": chains, "sweeps": sweeps, "backends": {}}
-    # the finite-sample floor: TV of an i.i.d. sample of the same size from the exact law
-    m = chains * (sweeps - 100)
-    out["iid_floor_tv"] = float(0.5 * np.abs(rng.multinomial(m, p) / m - p).sum())
-    for backend in ("reference", "numba", "torch"):
-        for coloring in ("auto", "sequential"):
-            res = PBitSampler(backend, coloring=coloring).sample(model, chains, sweeps, beta=beta, burn_in=100, seed=1)
-            q = np.bincount(((res.states > 0) * weights).sum(1), minlength=2**n) / len(res)
-            out["backends"][f"{backend}/{'colour-parallel' if coloring == 'auto' else 'sequential'}"] = {
-                "tv": float(0.5 * np.abs(q - p).sum()), "samples": len(res), "colors": res.info["num_colors"]}
-            if backend == "numba" and coloring == "auto":
-                out["_q"], out["_p"] = q, p
-    return out
 
 
 def _plot_exact(p: np.ndarray, q: np.ndarray, path: Path) -> None:
@@ -59,13 +34,11 @@ def _plot_exact(p: np.ndarray, q: np.ndarray, path: Path) -> None:
 
 def reproduce_section(out_dir: Path, quick: bool) -> Section:
     """Exactness against enumeration, then flips/ns on the three benchmark graphs."""
-    ex = exactness(sweeps=1500 if quick else 4000)
-    _plot_exact(ex.pop("_p"), ex.pop("_q"), out_dir / "pbit_exactness.png")
+    ex = experiments.exactness(sweeps=1500 if quick else 4000)
+    law = ex.pop("law")
+    _plot_exact(law["exact"], law["numba_colour_parallel"], out_dir / "pbit_exactness.png")
     rows = "\n".join(f"| {k} | {v['colors']} | {v['samples']:,} | {v['tv']:.4f} |" for k, v in ex["backends"].items())
-    bench = run_throughput(chains=64, sweeps=100 if quick else 500, repeats=3 if quick else 5,
-                           backends=("numba",) if quick else ("numba", "torch"),
-                           competitors=("dwave-samplers",) if quick else ("dwave-samplers", "openjij", "thrml"),
-                           competitor_sweeps=20 if quick else 100)
+    bench = experiments.throughput(quick)
     plot_throughput(bench, str(out_dir / "pbit_throughput.png"))
     brows = "\n".join(
         f"| {r['graph']} | {r['sampler']} | {r['chains']} | {r['sweeps']} | "

@@ -17,6 +17,8 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from paradigmlab.pbit.spins import random_spins
+
 
 class Kernel(ABC):
     """Chains of one Ising model plus the bookkeeping all backends share."""
@@ -43,8 +45,7 @@ class Kernel(ABC):
         self.draw_nodes = np.zeros(0, dtype=np.int64)
         self.chain_beta = np.ones(self.num_chains)
         self._setup()
-        rng = np.random.default_rng(self.seed.spawn(1)[0])
-        self.set_states(rng.choice(np.array([-1, 1], dtype=np.int8), size=(self.num_chains, self.num_nodes)))
+        self.set_states(random_spins(self.seed.spawn(1)[0], (self.num_chains, self.num_nodes)))
 
     # ------------------------------------------------------------ contract
     @abstractmethod
