@@ -1,4 +1,5 @@
-"""Baselines for the sparse DBM on the same MNIST split (issue 3), and the AIS-vs-exact check.
+"""Baselines for the sparse DBM on the same MNIST split, and the AIS-vs-exact check (``experiments.baselines``,
+``experiments.ais_check``).
 
     .venv/bin/python benchmarks/ebm_baselines.py            # full size: 256 hidden units, 6 epochs
     .venv/bin/python benchmarks/ebm_baselines.py --quick    # 128 hidden, 3 epochs

@@ -1,4 +1,4 @@
-"""Time per DBM learning update on the Niazi graph by thread setting (issue 3): numba threads inside the
+"""Time per DBM learning update on the Niazi graph by thread setting: numba threads inside the
 kernels against the phases of an update run side by side in Python threads (``TrainConfig.phase_threads``).
 
     .venv/bin/python benchmarks/ebm_update_speed.py [--updates 40 --repeats 5 --label-copies 40]
@@ -30,7 +30,7 @@ def time_setting(split, numba_threads: int, phase_threads: int, args) -> dict:
     """Median seconds per update (and the final weights) of one thread setting."""
     numba.set_num_threads(numba_threads)
     model = SparseDBM.niazi2024(label_copies=args.label_copies, label_block="softmax")
-    cfg = TrainConfig(**ex.DBM_RECIPE, label_lr_scale=1.0 / args.label_copies, epochs=800,
+    cfg = TrainConfig(**ex.DBM_RECIPE.to_dict(), label_lr_scale=1.0 / args.label_copies, epochs=800,
                       phase_threads=phase_threads, progress=False)
     trainer = Trainer(model, cfg)
     x, y = model.check_images(split.x_train), split.y_train
@@ -66,7 +66,7 @@ def main() -> None:
               f"{r['median_ms_per_update']:.1f} ms per update (median of {args.repeats} x {args.updates})")
     print(f"weights after {args.warmup + args.repeats * args.updates} updates bit-identical across settings: {same}")
     run = Run(paradigm="sparse DBM (p-bit learning)", task="time per learning update by thread setting",
-              config={**vars(args), "recipe": ex.DBM_RECIPE, "label_block": "softmax"},
+              config={**vars(args), "recipe": ex.DBM_RECIPE.to_dict(), "label_block": "softmax"},
               quality={"bit_identical": same}, cost={"settings": rows})
     run.save(RESULTS / "ebm_update_speed.json")
     import matplotlib

@@ -161,7 +161,8 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="symmetric"):
         SparseDBM.from_arrays(np.triu(np.ones((8, 8)), 1), np.zeros(8), visible=[0], labels=[[1, 2]])
     with pytest.raises(ValueError, match="labels"):
-        m.fit(np.ones((4, 3)), np.array([0, 1, 2, 0]), batch_size=2, num_chains=2, progress=False)
+        Trainer(m, TrainConfig(batch_size=2, num_chains=2, progress=False)).train(np.ones((4, 3)),
+                                                                                  np.array([0, 1, 2, 0]))
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=0)
     with pytest.raises(ValueError, match="nothing is learned"):
@@ -340,8 +341,53 @@ def test_fit_label_couplers_writes_the_fitted_logistic_regression_onto_the_graph
     nonlab = np.setdiff1d(np.arange(m.num_nodes), L)
     fields = (J[np.ix_(L, nonlab)] @ F[:, nonlab].T).T + m.h[L]  # external fields of the label p-bits
     per_class = fields.reshape(len(x), *m.labels.shape).sum(1)
-    logits = m.beta * (2 * per_class + m._label_ops(m.J())[1])
+    logits = m.beta * (2 * per_class + m.label_energy_terms()[1])
     logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
     assert -logp[np.arange(len(y)), y].mean() == pytest.approx(res["train_loss"], rel=1e-9)
     with pytest.raises(ValueError, match="softmax"):
         fit_label_couplers(tiny(), x, y)
+
+
+class _CountingKernel:
+    """Stands in for a kernel: counts sweeps; a read returns the count."""
+
+    def __init__(self):
+        self.sweeps = 0
+
+    def run(self, betas):
+        self.sweeps += len(betas)
+
+
+def test_average_over_reads_reads_where_the_schedule_says():
+    from paradigmlab.pbit.reads import average_over_reads
+    from paradigmlab.pbit.schedules import SamplingSchedule
+
+    sched = SamplingSchedule(burn_in=7, num_samples=4, sweeps_per_sample=3)
+    k = _CountingKernel()
+    assert average_over_reads(k, sched, 1.0, lambda kern: np.array([kern.sweeps])) == [sched.read_after().mean()]
+    assert k.sweeps == sched.num_sweeps == 19
+    # with a block drawn before every sweep, a read is the draw before sweeps 7, 10, 13, 16
+    k = _CountingKernel()
+    seen = []
+    got = average_over_reads(k, sched, 1.0, read=lambda d: np.array([d]),
+                             before_sweep=lambda kern: seen.append(kern.sweeps) or kern.sweeps)
+    assert seen == list(range(19)) and got == pytest.approx([np.mean([7, 10, 13, 16])])
+
+
+def test_read_out_schedule_object_and_keywords_agree():
+    from paradigmlab.ebm.dbm import LABEL_READOUT
+    from paradigmlab.ebm.readout import ACTIVITY_READOUT, mean_activity
+    from paradigmlab.pbit.schedules import SamplingSchedule
+
+    x = np.array([[1, -1, 1], [-1, 1, 1], [1, 1, -1]])
+    for m in (tiny(), tiny_softmax()):
+        assert np.array_equal(m.label_scores(x, seed=2), m.label_scores(x, seed=2, schedule=LABEL_READOUT))
+        s = SamplingSchedule(burn_in=3, num_samples=5, sweeps_per_sample=2)
+        assert np.array_equal(m.label_scores(x, seed=1, schedule=s),
+                              m.label_scores(x, burn_in=3, num_samples=5, sweeps_per_sample=2, seed=1))
+        assert not np.array_equal(m.label_scores(x, seed=1, schedule=s), m.label_scores(x, seed=1))
+        assert np.array_equal(mean_activity(m, x, seed=1), mean_activity(m, x, seed=1, schedule=ACTIVITY_READOUT))
+        with pytest.raises(ValueError, match="not both"):
+            m.label_scores(x, burn_in=3, schedule=s)
+    with pytest.raises(ValueError, match="num_samples"):
+        tiny().label_scores(x, num_samples=0)

@@ -1,9 +1,62 @@
-"""``paradigmlab ebm``: train, evaluate and sample the sparse DBM on MNIST from the shell."""
+"""``paradigmlab ebm train|evaluate|generate``: the sparse DBM on MNIST from the shell (argument parsing only;
+the runs are :mod:`paradigmlab.ebm.experiments`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+
+from paradigmlab.cliutil import JSON_HELP, add_json_option, add_out_option, json_to_stdout, write_json_option
+
+TRAIN_EXAMPLES = f"""\
+example (seconds: 10 updates, accuracy estimated on 100 test images):
+  paradigmlab ebm train --minutes 1 --recipe '{{"epochs": 0.2}}' --eval-n 100 \\
+      --checkpoint /tmp/dbm_ckpt.npz --out /tmp/dbm.npz --json -
+
+The recipe is paradigmlab.ebm.experiments.DBM_RECIPE; --recipe overrides its fields (TrainConfig names).
+A rerun with the same --checkpoint resumes it bit-exactly (a larger --minutes or "epochs" continues).
+{JSON_HELP}
+"""
+
+EVALUATE_EXAMPLES = f"""\
+example (seconds; the model written by the `ebm train` example):
+  paradigmlab ebm evaluate /tmp/dbm.npz --n 200 --json -
+
+{JSON_HELP}
+"""
+
+GENERATE_EXAMPLES = """\
+example (seconds; the model written by the `ebm train` example):
+  paradigmlab ebm generate /tmp/dbm.npz --per-class 2 --out /tmp/dbm_digits.png
+"""
+
+
+def add_train_options(p: argparse.ArgumentParser, minutes: float = 10.0) -> None:
+    """The options of a DBM training run (``ebm train`` and ``benchmarks/ebm_dbm_training.py``)."""
+    p.add_argument("--minutes", type=float, default=minutes,
+                   help=f"training-time budget, cumulative over resumes (default {minutes:g})")
+    p.add_argument("--eval-every", type=int, default=250,
+                   help="updates between accuracy estimates and checkpoints (default 250)")
+    p.add_argument("--eval-n", type=int, default=1000, help="test images of the accuracy estimates (default 1000)")
+    p.add_argument("--recipe", default="{}", help='JSON overrides of the recipe, e.g. \'{"lr": 0.02, "epochs": 1100}\'')
+    p.add_argument("--label-copies", type=int, default=None,
+                   help="label copies on the graph (default: the recipe's; Niazi et al. have 5)")
+    p.add_argument("--label-block", default=None, choices=("independent", "softmax"),
+                   help="label p-bits flip one by one (Niazi et al.) or form one categorical variable "
+                        "(default: the recipe's)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def train_arguments(args: argparse.Namespace) -> dict:
+    """The keyword arguments of :func:`~paradigmlab.ebm.experiments.train_dbm` that the options give."""
+    try:
+        recipe = json.loads(args.recipe)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--recipe is not valid JSON ({exc}): {args.recipe!r}") from None
+    if not isinstance(recipe, dict):
+        raise ValueError(f"--recipe must be a JSON object of TrainConfig fields, got {args.recipe!r}")
+    return dict(eval_every=args.eval_every, eval_n=args.eval_n, seed=args.seed, label_copies=args.label_copies,
+                label_block=args.label_block, recipe=recipe)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -11,64 +64,56 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ebm", help="sparse deep Boltzmann machine on the p-bit sampler (MNIST)")
     s = p.add_subparsers(dest="ebm_command", required=True)
 
-    t = s.add_parser("train", help="train the Niazi-graph DBM on the 5k MNIST subset (resumable)")
-    t.add_argument("--minutes", type=float, default=10.0, help="training-time budget, cumulative over resumes")
+    t = s.add_parser("train", help="train the Niazi-graph DBM on the 5k MNIST subset (resumable)",
+                     epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_train_options(t)
     t.add_argument("--checkpoint", default="dbm_ckpt.npz", help="checkpoint file (resumed when it exists)")
-    t.add_argument("--out", default="dbm.npz", help="where to save the trained model")
-    t.add_argument("--eval-every", type=int, default=250, help="updates between accuracy estimates")
-    t.add_argument("--recipe", default="{}", help='JSON overrides, e.g. \'{"lr": 0.02, "num_chains": 256}\'')
-    t.add_argument("--label-copies", type=int, default=None,
-                   help="label copies on the graph (default: the recipe's; Niazi et al. have 5)")
-    t.add_argument("--label-block", default=None, choices=("independent", "softmax"),
-                   help="label p-bits flip one by one (Niazi et al.) or form one categorical variable "
-                        "(default: the recipe's)")
-    t.add_argument("--seed", type=int, default=0)
+    add_out_option(t, "file", "the trained model (.npz)", default="dbm.npz")
+    add_json_option(t, "the run's summary (updates, time, flips/ns, accuracy estimate)")
     t.set_defaults(func=_train)
 
-    e = s.add_parser("evaluate", help="test accuracy of a saved DBM on the MNIST test images")
+    e = s.add_parser("evaluate", help="test accuracy of a saved DBM on the MNIST test images",
+                     epilog=EVALUATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("model", help="a .npz written by `ebm train` or SparseDBM.save")
     e.add_argument("--n", type=int, default=None, help="first n test images (default all)")
     e.add_argument("--long", action="store_true", help="the long read-out of the final reports (200 reads)")
+    add_json_option(e, "the accuracy and read-out")
     e.set_defaults(func=_evaluate)
 
-    g = s.add_parser("generate", help="PNG grid of digits generated with the label clamped")
-    g.add_argument("model")
-    g.add_argument("--out", default="dbm_digits.png")
-    g.add_argument("--per-class", type=int, default=6)
+    g = s.add_parser("generate", help="PNG grid of digits generated with the label clamped",
+                     epilog=GENERATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g.add_argument("model", help="a .npz written by `ebm train` or SparseDBM.save")
+    add_out_option(g, "file", "the PNG grid", default="dbm_digits.png")
+    g.add_argument("--per-class", type=int, default=6, help="digits per class (default 6)")
     g.set_defaults(func=_generate)
 
 
 def _train(args: argparse.Namespace) -> int:
     from paradigmlab.ebm import experiments as ex
 
-    split = ex.load_split()
-    print(f"data: {split.source}")
-    copies = ex.DBM_LABEL_COPIES if args.label_copies is None else args.label_copies
-    model, trainer = ex.train_dbm(split, args.minutes, args.checkpoint, eval_every=args.eval_every, seed=args.seed,
-                                  label_copies=copies, label_block=args.label_block or ex.DBM_LABEL_BLOCK,
-                                  **json.loads(args.recipe))
-    model.save(args.out)
-    s = trainer.summary(len(split.y_train))
-    last = trainer.history[-1]["accuracy"] if trainer.history else float("nan")
-    print(f"{s['update']} updates ({s['epoch']:.1f} epochs) in {s['train_s'] / 60:.1f} min, "
-          f"{s['flips_per_ns_training']:.3f} flips/ns; accuracy estimate {last:.3f}; model saved to {args.out}")
+    res = ex.train_and_save(args.minutes, args.checkpoint, args.out, **train_arguments(args))
+    write_json_option(args, res)
+    if not json_to_stdout(args):
+        print(f"data: {res['data']}")
+        print(f"{res['update']} updates ({res['epoch']:.1f} epochs) in {res['train_s'] / 60:.1f} min, "
+              f"{res['flips_per_ns_training']:.3f} flips/ns; accuracy estimate {res['accuracy_estimate']:.3f}; "
+              f"model saved to {res['model_path']}")
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from paradigmlab.ebm import experiments as ex
-    from paradigmlab.ebm.dbm import SparseDBM
 
-    res = ex.evaluate(SparseDBM.load(args.model), ex.load_split(), n=args.n,
-                      readout=ex.READOUT_LONG if args.long else None)
-    print(f"test accuracy {res['accuracy']:.4f} on {res['test_images']} images ({res['seconds']:.1f} s)")
+    res = ex.evaluate_saved(args.model, n=args.n, long=args.long)
+    write_json_option(args, res)
+    if not json_to_stdout(args):
+        print(f"test accuracy {res['accuracy']:.4f} on {res['test_images']} images ({res['seconds']:.1f} s)")
     return 0
 
 
 def _generate(args: argparse.Namespace) -> int:
     from paradigmlab.ebm import experiments as ex
-    from paradigmlab.ebm.dbm import SparseDBM
 
-    path = ex.plot_digits(SparseDBM.load(args.model), args.out, per_class=args.per_class)
+    path = ex.generate_saved(args.model, args.out, per_class=args.per_class)
     print(f"wrote {path}")
     return 0

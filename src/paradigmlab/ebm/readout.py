@@ -18,20 +18,25 @@ import numpy as np
 import torch
 
 from paradigmlab.ebm.dbm import SparseDBM
+from paradigmlab.pbit.reads import average_over_reads, resolve_schedule
+from paradigmlab.pbit.schedules import SamplingSchedule
 
 
-def mean_activity(model: SparseDBM, images: np.ndarray, burn_in: int = 100, num_samples: int = 20,
-                  sweeps_per_sample: int = 5, seed: int = 0) -> np.ndarray:
-    """Mean p-bit values (n, N) with the pixels clamped (label p-bits flipping one by one)."""
+#: Default read-out of :func:`mean_activity`: long enough for the label p-bits, two or more hops from
+#: most pixels, to settle.
+ACTIVITY_READOUT = SamplingSchedule(burn_in=100, num_samples=20, sweeps_per_sample=5)
+
+
+def mean_activity(model: SparseDBM, images: np.ndarray, burn_in: int | None = None, num_samples: int | None = None,
+                  sweeps_per_sample: int | None = None, seed: int = 0,
+                  schedule: SamplingSchedule | None = None) -> np.ndarray:
+    """Mean p-bit values (n, N) with the pixels clamped (label p-bits flipping one by one), over the reads
+    of ``schedule`` (default :data:`ACTIVITY_READOUT`, or give its fields)."""
     x = model.check_images(images)
+    schedule = resolve_schedule(schedule, ACTIVITY_READOUT, burn_in=burn_in, num_samples=num_samples,
+                                sweeps_per_sample=sweeps_per_sample)
     k = model.chains(model.random_states(len(x), [seed, 0]), [seed, 1], clamp_images=x)
-    beta = np.full(1, model.beta)
-    k.run(np.repeat(beta, burn_in))
-    acc = np.zeros((len(x), model.num_nodes))
-    for _ in range(num_samples):
-        k.run(np.repeat(beta, sweeps_per_sample))
-        acc += k.get_states()
-    return acc / num_samples
+    return average_over_reads(k, schedule, model.beta, lambda kernel: kernel.get_states())
 
 
 def fit_label_couplers(model: SparseDBM, images: np.ndarray, y: np.ndarray, l2: float = 3e-3,
@@ -87,7 +92,7 @@ def fit_label_couplers(model: SparseDBM, images: np.ndarray, y: np.ndarray, l2: 
     weights = model.weights.copy()
     weights[np.flatnonzero(touch)] = v[cls, col] / count[cls, col]
     model.weights = weights
-    self_energy = model._label_ops(model.J())[1]  # label-label couplers: unchanged
+    self_energy = model.label_energy_terms()[1]  # label-label couplers: unchanged by the refit
     h = model.h.copy()
     h[labels] = ((b.detach().numpy() / model.beta - self_energy) / (2 * labels.shape[0]))[None, :]
     model.h = h

@@ -18,8 +18,7 @@ starting states and draws the same random numbers (the clamped labels still
 take their draws, ``Kernel.set_clamp(draw_nodes=...)``): the two phases then
 differ only where the label's influence reaches, and the far-away part of
 ``<mm>_pos - <mm>_cond``, pure sampling noise otherwise, cancels. (One persistent
-chain per training image instead was measured worse: 38-42% against 62-70%
-after the same 5 minutes.) Every kernel is seeded from ``(seed, update,
+chain per training image instead learned worse.) Every kernel is seeded from ``(seed, update,
 phase)`` and every epoch's image order from ``(seed, epoch)``, so a run is a
 function of its seed (softmax label draws included): checkpoints (written atomically every
 ``checkpoint_every`` updates) hold only parameters, velocities, chain states
@@ -29,25 +28,21 @@ and counters, and a resumed run is bit-identical to an uninterrupted one.
 p-bit. With a softmax label block a class's log-odds sum the fields of all its
 copies, so a step that moves each copy's field moves the class by ``copies``
 times as much; a scale near ``1 / copies`` keeps that step where one copy's
-would be (measured: 76.6% after 846 updates with 0.05 and 20 copies against
-73.2% with 1 and a 3x lower learning rate, first 2,000 test images).
+would be (it learned faster than scale 1 with a lower learning rate).
 ``label_weight_decay`` replaces ``weight_decay`` on those weights: the scale
 shrinks their gradient but not their decay, so where the two balance they end
-``1 / label_lr_scale`` times smaller than the same pull gives elsewhere (40
-copies, scale 1/40, decay 0.01: mean |J| 0.03 on the label p-bits' couplers
-against 0.22 on the rest); ``label_weight_decay = label_lr_scale *
-weight_decay`` scales their whole step instead. Measured (40 copies, one core):
-that makes training unstable -- 86.6% after 7,500 updates, then 79.9% and
-76.9% after 12,500 and 17,500 (first 1,000 test images; 85.5%, 82.5%, 84.7%
-with the decay unscaled) -- so the recipe keeps it unscaled (``None``).
+``1 / label_lr_scale`` times smaller than the same pull gives elsewhere;
+``label_weight_decay = label_lr_scale * weight_decay`` scales their whole
+step instead, which made training unstable, so the recipe keeps it unscaled
+(``None``).
 
 The phases of one update are independent (own chains, own seeds), so with
 ``phase_threads`` 2 the image-clamped phases run in one thread and the free
 phase in another, each kernel sweeping with one numba thread (the kernels
-release the GIL); the run is bit-identical for any thread count. Measured
-on 2 cores (benchmarks/ebm_update_speed.py, 40 softmax label copies): 72.7 ms
-per update against 95.2 ms on one thread and 106.3 ms with two numba threads
-inside the kernels (too few chains per thread to pay for the thread pool).
+release the GIL); the run is bit-identical for any thread count. On two
+cores that beats both one thread and two numba threads inside the kernels
+(too few chains per thread to pay for the thread pool;
+benchmarks/ebm_update_speed.py). The measurements: benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -56,14 +51,16 @@ import hashlib
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import numba
 import numpy as np
 
-from paradigmlab.ebm.dbm import SparseDBM, save_json_in_npz
+from paradigmlab.ebm.dbm import SparseDBM
+from paradigmlab.measure import save_json_in_npz
+from paradigmlab.pbit.schedules import SamplingSchedule
 
 #: Config fields that may change between a run and its resumption.
 _RESUMABLE = {"epochs", "checkpoint", "checkpoint_every", "eval_every", "eval_samples", "time_limit_s",
@@ -93,12 +90,14 @@ class TrainConfig:
     checkpoint: str | None = None
     checkpoint_every: int = 100
     eval_every: int = 0  # updates between accuracy estimates (0: only at the end)
-    eval_samples: dict = field(default_factory=lambda: {"num_samples": 20, "sweeps_per_sample": 5, "burn_in": 50})
+    eval_samples: SamplingSchedule = SamplingSchedule(50, 20, 5)  # read-out of the estimates (or a dict of its fields)
     time_limit_s: float | None = None  # stop (and checkpoint) after this much training time
     progress: bool = True
     phase_threads: int | None = None  # threads running the phases side by side (None: numba's thread count)
 
     def __post_init__(self):
+        if isinstance(self.eval_samples, dict):
+            self.eval_samples = SamplingSchedule(**self.eval_samples)
         for name in ("batch_size", "num_chains", "pos_sweeps", "neg_sweeps", "checkpoint_every"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -264,7 +263,7 @@ class Trainer:
         return self
 
     def _evaluate(self, images: np.ndarray, labels: np.ndarray, num_images: int, bar) -> None:
-        acc = self.model.score(images, labels, seed=self.config.seed + 1, **self.config.eval_samples)
+        acc = self.model.score(images, labels, seed=self.config.seed + 1, schedule=self.config.eval_samples)
         self.history.append(dict(self.summary(num_images), accuracy=acc))
         if bar is not None:
             bar.set_postfix(acc=f"{acc:.3f}")

@@ -70,8 +70,15 @@ def _tanh_pq(x):
 
 
 @njit(fastmath=True, nogil=True, cache=True, inline="always")
-def tanh32(x):
-    """float32 ``tanh`` without a libm call, so loops over it vectorise."""
+def rational_tanh(x):
+    """``tanh(x)`` in float32 as the rational ``p(x) / q(x)`` of the module docstring (no libm call).
+
+    Public for other numba code that needs the kernels' ``tanh`` (max abs error
+    3.4e-7; inputs beyond +-7.905 are clamped, where the result is +-1 to float32
+    precision): a loop over it vectorises, one over ``np.tanh`` does not. Call it
+    from ``@njit`` functions (the Rao-Blackwellised moments of :mod:`paradigmlab.ebm.engine`
+    do: the same ``tanh`` the sweeps' update test evaluates).
+    """
     p, q = _tanh_pq(x)
     return p / q
 
