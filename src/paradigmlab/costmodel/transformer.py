@@ -92,6 +92,9 @@ class TransformerConfig:
     bias: bool = False
     loops: int = 1
     qk_norm: bool = False
+    # Loops after the first reuse the K/V their layer produced in the first loop (paradigmlab.looped's
+    # share_loop_kv): the cache stores n_layers slots, not n_layers * loops.
+    share_loop_kv: bool = False
     mla: MLAConfig | None = None
     moe: MoEConfig | None = None
     source: str = ""
@@ -187,7 +190,7 @@ class TransformerConfig:
             per_layer = self.mla.kv_lora_rank + self.mla.qk_rope_head_dim
         else:
             per_layer = 2 * self.kv_heads * self.hd
-        return per_layer * self.n_layers * self.loops
+        return per_layer * self.n_layers * (1 if self.share_loop_kv else self.loops)
 
     def block_params(self) -> int:
         """Parameters of the shared base block (all unique layers) of a looped model."""
@@ -197,8 +200,9 @@ class TransformerConfig:
 def from_looped(config: Any) -> TransformerConfig:
     """Cost-model view of a :class:`paradigmlab.looped.LoopedConfig` (or its ``to_dict()``).
 
-    Counts the shared block, embeddings and tied head; the optional
-    step embedding, concat injection and sandwich norms are small and not counted.
+    Counts the shared block, embeddings and tied head, and a K/V cache shared
+    across loops (``share_loop_kv``); the optional step embedding, concat
+    injection and sandwich norms are small and not counted.
     """
     d = config if isinstance(config, dict) else config.to_dict()
     gpt2 = d["block"] == "gpt2"
@@ -207,7 +211,8 @@ def from_looped(config: Any) -> TransformerConfig:
         d_model=d["d_model"], n_heads=d["n_head"], n_kv_heads=d["n_kv_head"], head_dim=d["head_dim"],
         d_ff=d["d_ff"], vocab_size=d["vocab_size"], ffn="gelu" if gpt2 else "swiglu",
         norm="layernorm" if gpt2 else "rmsnorm", bias=gpt2, tied_embeddings=True,
-        max_position=d["block_size"] if gpt2 else 0, qk_norm=not gpt2, source="paradigmlab.looped config",
+        max_position=d["block_size"] if gpt2 else 0, qk_norm=not gpt2, share_loop_kv=bool(d.get("share_loop_kv")),
+        source="paradigmlab.looped config",
     )
 
 

@@ -488,14 +488,21 @@ class LoopedLM(nn.Module):
         Two cases for weight traffic: weights read from memory once per token
         (the base block stays on chip across its loops: reuse) and once per loop
         (no reuse, as an unrolled model of the same depth). The KV cache read
-        (k*r slots, or k with ``share_loop_kv``) is added to both.
+        (k*r slots, or k with ``share_loop_kv``) is added to both; activations are
+        not counted. FLOPs are :meth:`flops_per_token` (forward); parameters and
+        K/V elements are counted by the cost model on this config's description
+        (:func:`paradigmlab.costmodel.transformer.from_looped`), whose
+        :func:`~paradigmlab.costmodel.transformer.decoder_costs` gives the per-operation
+        account (norms and activations included).
         """
-        c = self.config
+        from paradigmlab.costmodel.transformer import from_looped
+
+        cfg = from_looped(self.config)
         flops = self.flops_per_token(context, training=False)
-        slots = c.layers if c.share_loop_kv else c.layers * c.loops
-        kv_bytes = 2 * slots * context * c.n_kv_head * c.head_dim * bytes_per_value
-        once = self.num_params(unique=True) * bytes_per_value + kv_bytes
-        per_loop = self.num_params(unique=False) * bytes_per_value + kv_bytes
+        kv_bytes = context * cfg.kv_elements_per_token() * bytes_per_value
+        stored = cfg.n_params()
+        once = stored * bytes_per_value + kv_bytes
+        per_loop = (stored + (cfg.loops - 1) * cfg.block_params()) * bytes_per_value + kv_bytes
         return {
             "flops": flops,
             "bytes_weights_once_per_token": once,

@@ -25,6 +25,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
+from paradigmlab.cliutil import add_out_option
 from paradigmlab.data.text import TextData, load_text_data
 from paradigmlab.looped.model import LoopedConfig, LoopedLM
 from paradigmlab.measure import atomic_path, write_json_atomic
@@ -333,7 +334,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--compile", action="store_true")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--out", default=None, help="folder for checkpoint and result.json (resumes if present)")
+    add_out_option(p, "folder", "the checkpoint (ckpt.pt) and result.json (resumes if present)")
 
 
 def run_from_args(args: argparse.Namespace) -> TrainResult:

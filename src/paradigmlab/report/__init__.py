@@ -1,28 +1,23 @@
 """``paradigmlab reproduce``: the paper's claims next to our measurements.
 
-Each paradigm contributes one section through a function
-``reproduce_section(out_dir: Path, quick: bool) -> Section`` in the module named
-in :data:`SECTIONS`. Sections run in order; each writes its PNGs into
-``out_dir`` and returns Markdown. The report is ``out_dir/README.md``.
+A leaf below every paradigm: it knows nothing about them. Each paradigm
+contributes one section through a function
+``reproduce_section(out_dir: Path, quick: bool) -> Section`` in its
+``reproduce`` module; the command line (:mod:`paradigmlab.cli`, which sits above
+every paradigm) collects those functions and passes them to :func:`reproduce`.
+Sections run in order; each writes its PNGs into ``out_dir`` and returns
+Markdown. The report is ``out_dir/README.md``, its numbers ``out_dir/summary.json``.
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from paradigmlab.measure import atomic_path, machine_info, write_json_atomic
-
-SECTIONS = [
-    "paradigmlab.pbit.reproduce",
-    "paradigmlab.optimize.reproduce",
-    "paradigmlab.looped.reproduce",
-    "paradigmlab.costmodel.reproduce",
-    "paradigmlab.ebm.reproduce",
-]
 
 
 @dataclass
@@ -35,25 +30,45 @@ class Section:
     data: dict = field(default_factory=dict)
 
 
-def reproduce(out_dir: str | Path, quick: bool = True, only: list[str] | None = None) -> Path:
-    """Run every section (or those whose module name contains a word in ``only``).
+#: What a paradigm contributes: ``reproduce_section(out_dir, quick) -> Section``.
+SectionFn = Callable[[Path, bool], Section]
+
+
+def select_sections(sections: Mapping[str, SectionFn], only: list[str] | None) -> dict[str, SectionFn]:
+    """The sections whose name contains one of the words in ``only`` (all when ``only`` is empty).
+
+    A word that matches no section is an error naming the known ones, raised
+    before anything runs (a typo must not cost a long report without that section).
+    """
+    if not only:
+        return dict(sections)
+    unknown = [w for w in only if not any(w in name for name in sections)]
+    if unknown:
+        raise ValueError(f"no report section matches {', '.join(map(repr, unknown))}; "
+                         f"known sections: {', '.join(sections)}")
+    return {name: fn for name, fn in sections.items() if any(w in name for w in only)}
+
+
+def reproduce(out_dir: str | Path, sections: Mapping[str, SectionFn], quick: bool = True,
+              only: list[str] | None = None) -> Path:
+    """Run ``sections`` (name -> ``reproduce_section``), or those whose name contains a word in ``only``.
 
     A section that fails is reported as failed in the report, with its
     traceback, and the command exits non-zero at the end; the other
-    sections still run, so nothing measured is lost.
+    sections still run, so nothing measured is lost. ``summary.json`` keeps
+    each section's title, run time and raw numbers under its name.
     """
+    chosen = select_sections(sections, only)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     parts: list[str] = []
     summary: dict = {"quick": quick, "machine": machine_info(), "sections": {}}
     failed = []
-    for name in SECTIONS:
-        if only and not any(word in name for word in only):
-            continue
+    for name, fn in chosen.items():
         t0 = time.perf_counter()
         print(f"== reproduce: {name}", flush=True)
         try:
-            section = importlib.import_module(name).reproduce_section(out, quick)
+            section = fn(out, quick)
         except Exception:  # noqa: BLE001 - report and continue with the other sections
             failed.append(name)
             parts.append(f"## {name}: FAILED\n\n```\n{traceback.format_exc()}\n```\n")
