@@ -12,103 +12,211 @@ Every reader reports the file and line of a malformed entry.
 from __future__ import annotations
 
 import json
+import re
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
+from paradigmlab.measure import savez_atomic
 from paradigmlab.pbit.model import IsingModel
+from paradigmlab.validate import InputError, declared_size, integer, number, real_array, text_lines
 
 
 def load_model(path: str | Path) -> tuple[IsingModel, float]:
-    """Load a model file by extension; returns ``(model, energy_offset)``.
+    """Load a model file by extension (any case); returns ``(model, energy_offset)``.
 
     ``.npz`` (arrays ``J`` dense, or ``J_data/J_indices/J_indptr/J_shape``, and
-    ``h``, optional ``beta``), ``.json`` (dimod BQM serialisation; the offset
-    is the BQM's constant in our sign convention), anything else: text.
+    ``h``, optional scalar ``beta``), ``.json`` (dimod BQM serialisation; the offset
+    is the BQM's constant in our sign convention; integer labels 0..N-1 in any
+    order), anything else: text. Every field is validated before anything is
+    built (types, finiteness, sizes against the file and against memory), and
+    every error names the file (and line, for text).
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"model file {path} does not exist")
-    if path.suffix == ".npz":
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {path} is not a regular file")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
         return _load_npz(path), 0.0
-    if path.suffix == ".json":
+    if suffix == ".json":
         return _load_bqm_json(path)
     return _load_text(path), 0.0
 
 
 def save_npz(model: IsingModel, path: str | Path) -> None:
-    """Save ``model`` (sparse J, h, beta) to ``.npz``."""
+    """Save ``model`` (sparse J, h, beta) to ``.npz``, atomically."""
     J = model.J.tocsr()
-    np.savez_compressed(path, J_data=J.data, J_indices=J.indices, J_indptr=J.indptr,
-                        J_shape=np.array(J.shape), h=model.h, beta=np.array(model.beta))
+    savez_atomic(path, dict(J_data=J.data, J_indices=J.indices, J_indptr=J.indptr, J_shape=np.array(J.shape),
+                            h=model.h, beta=np.array(model.beta)), compressed=True)
+
+
+#: What an .npz model file may hold.
+NPZ_KEYS = {"J", "J_data", "J_indices", "J_indptr", "J_shape", "h", "beta"}
 
 
 def _load_npz(path: Path) -> IsingModel:
     try:
         f = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
-    with f:
-        keys = set(f.files)
-        if "J" in keys:
-            J = f["J"]
-        elif {"J_data", "J_indices", "J_indptr", "J_shape"} <= keys:
-            J = sp.csr_matrix((f["J_data"], f["J_indices"], f["J_indptr"]), shape=tuple(f["J_shape"]))
+        if not hasattr(f, "files"):  # np.load returned a plain array: a .npy renamed .npz
+            raise ValueError("a single .npy array, not an .npz archive")
+        with f:
+            keys = set(f.files)
+            arrays = {k: f[k] for k in keys & NPZ_KEYS}
+    except (ValueError, OSError, EOFError, KeyError, NotImplementedError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ValueError(f"{path}: not a readable .npz model file ({type(exc).__name__}: {exc})") from None
+    if not keys & {"J", "J_data"}:
+        raise ValueError(f"{path}: .npz needs an array 'J' (or J_data/J_indices/J_indptr/J_shape); has {sorted(keys)}")
+    if keys - NPZ_KEYS:  # a damaged or foreign file: never drop arrays silently (a lost 'h' would read as zeros)
+        raise ValueError(f"{path}: unexpected arrays {sorted(keys - NPZ_KEYS)} (a model .npz holds {sorted(NPZ_KEYS)})")
+    try:
+        if "J" in arrays:
+            J = real_array(arrays["J"], "J", finite=True, source=path)
+            if J.ndim != 2 or J.shape[0] != J.shape[1]:
+                raise InputError(f"{path}: J must be a square matrix, got shape {J.shape}")
         else:
-            raise ValueError(f"{path}: .npz needs an array 'J' (or J_data/J_indices/J_indptr/J_shape); has {sorted(keys)}")
-        h = f["h"] if "h" in keys else None
-        beta = float(f["beta"]) if "beta" in keys else 1.0
-    return IsingModel(J, h, beta=beta)
+            J = _csr_from_parts(path, arrays)
+        h = None
+        if "h" in arrays:
+            h = real_array(arrays["h"], "h", source=path)
+        beta = 1.0
+        if "beta" in arrays:
+            b = arrays["beta"]
+            if b.shape != ():
+                raise InputError(f"{path}: beta must be a scalar, got an array of shape {b.shape}")
+            beta = number(b.item(), "beta", min=0.0, source=path)
+        return IsingModel(J, h, beta=beta)
+    except InputError:
+        raise
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def _csr_from_parts(path: Path, a: dict) -> sp.csr_matrix:
+    missing = {"J_data", "J_indices", "J_indptr", "J_shape"} - set(a)
+    if missing:
+        raise InputError(f"{path}: sparse J needs J_data, J_indices, J_indptr and J_shape (missing {sorted(missing)})")
+    shape = a["J_shape"]
+    if shape.shape != (2,) or shape.dtype.kind not in "iu" or shape[0] != shape[1] or shape[0] < 1:
+        raise InputError(f"{path}: J_shape must be two equal positive integers, got {shape.tolist()}")
+    n = declared_size(int(shape[0]), "J_shape", 64, source=path)
+    data = real_array(a["J_data"], "J_data", source=path)
+    indices, indptr = a["J_indices"], a["J_indptr"]
+    for name, arr in (("J_indices", indices), ("J_indptr", indptr)):
+        if arr.ndim != 1 or arr.dtype.kind not in "iu":
+            raise InputError(f"{path}: {name} must be a 1-D integer array, got {arr.dtype} of shape {arr.shape}")
+    if data.ndim != 1 or indices.shape != data.shape:
+        raise InputError(f"{path}: J_data and J_indices must be 1-D of equal length, got {data.shape} and {indices.shape}")
+    if indptr.shape != (n + 1,) or indptr[0] != 0 or indptr[-1] != data.size or np.any(np.diff(indptr) < 0):
+        raise InputError(f"{path}: J_indptr must be {n + 1} non-decreasing offsets from 0 to {data.size}")
+    if indices.size and (indices.min() < 0 or indices.max() >= n):
+        raise InputError(f"{path}: J_indices must lie in 0..{n - 1}")
+    return sp.csr_matrix((data, indices.astype(np.int64), indptr.astype(np.int64)), shape=(n, n))
 
 
 def _load_bqm_json(path: Path) -> tuple[IsingModel, float]:
+    """A dimod BQM serialisation (``bqm.to_serializable()``), checked field by field before dimod sees it
+    (dimod trusts its input: a negative ``quadratic_head`` index crashes the process)."""
     import dimod
 
+    text = "".join(line for _, line in text_lines(path))
     try:
-        doc = json.loads(path.read_text())
-        bqm = dimod.BinaryQuadraticModel.from_serializable(doc)
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: not a dimod BQM JSON file ({type(exc).__name__}: {exc})") from None
-    model, offset, variables = IsingModel.from_bqm(bqm)
-    if variables != list(range(len(variables))):
-        raise ValueError(f"{path}: BQM variables must be the integers 0..N-1 in order, got {variables[:5]}...")
+        doc = json.loads(text, parse_constant=_no_constant)
+    except (json.JSONDecodeError, InputError) as exc:
+        raise ValueError(f"{path}: not a dimod BQM JSON file (not valid JSON: {exc})") from None
+    if not isinstance(doc, dict) or doc.get("type") != "BinaryQuadraticModel":
+        raise ValueError(f"{path}: not a dimod BQM JSON file (expected an object with type BinaryQuadraticModel)")
+    if doc.get("use_bytes"):
+        raise ValueError(f"{path}: BQM JSON with use_bytes=true is not supported; save with bqm.to_serializable()")
+    try:
+        n = integer(doc.get("num_variables"), "num_variables", min=0, source=path)
+        m = integer(doc.get("num_interactions"), "num_interactions", min=0, source=path)
+        declared_size(n, "num_variables", 64, source=path)
+        declared_size(m, "num_interactions", 64, source=path)
+        vartype = doc.get("variable_type")
+        if vartype not in ("SPIN", "BINARY"):
+            raise InputError(f"{path}: variable_type must be SPIN or BINARY, got {vartype!r}")
+        labels = _json_list(doc, "variable_labels", n, path)
+        linear = [number(v, "linear_biases entry", source=path) for v in _json_list(doc, "linear_biases", n, path)]
+        quad = [number(v, "quadratic_biases entry", source=path)
+                for v in _json_list(doc, "quadratic_biases", m, path)]
+        head = [integer(v, "quadratic_head entry", min=0, max=n - 1, source=path)
+                for v in _json_list(doc, "quadratic_head", m, path)]
+        tail = [integer(v, "quadratic_tail entry", min=0, max=n - 1, source=path)
+                for v in _json_list(doc, "quadratic_tail", m, path)]
+        offset = number(doc.get("offset", 0.0), "offset", source=path)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    if any(a == b for a, b in zip(head, tail)):
+        raise ValueError(f"{path}: an interaction joins a variable with itself")
+    if sorted(labels, key=repr) != list(range(n)) or not all(type(v) is int for v in labels):
+        raise ValueError(f"{path}: BQM variables must be the integers 0..N-1 (in any order), got {labels[:5]}...")
+    ordered = dimod.BinaryQuadraticModel(vartype)  # variables 0..N-1 in order, whatever order the file had
+    position = {v: k for k, v in enumerate(labels)}
+    ordered.add_variables_from((v, linear[position[v]]) for v in range(n))
+    ordered.add_interactions_from((labels[a], labels[b], w) for a, b, w in zip(head, tail, quad))
+    ordered.offset = offset
+    model, offset, _ = IsingModel.from_bqm(ordered)
     return model, offset
+
+
+def _no_constant(name: str):
+    raise InputError(f"{name} is not a number JSON allows")
+
+
+def _json_list(doc: dict, key: str, length: int, path: Path) -> list:
+    v = doc.get(key)
+    if not isinstance(v, list):
+        raise InputError(f"{path}: {key} must be a list, got {type(v).__name__}")
+    if len(v) != length:
+        raise InputError(f"{path}: {key} has {len(v)} entries, the header declares {length}")
+    return v
 
 
 def _load_text(path: Path) -> IsingModel:
     couplings: dict[tuple[int, int], float] = {}
     fields: dict[int, float] = {}
     n_declared = None
-    with open(path) as fh:
-        for lineno, raw in enumerate(fh, 1):
-            line = raw.strip()
-            if line.startswith("#"):
-                parts = line[1:].split()
-                if len(parts) == 2 and parts[0] == "nodes":
-                    n_declared = _int(parts[1], path, lineno)
-                continue
-            if not line:
-                continue
-            parts = line.split()
-            if len(parts) == 3:
-                i, j, w = _int(parts[0], path, lineno), _int(parts[1], path, lineno), _float(parts[2], path, lineno)
-                if i == j:
-                    raise ValueError(f"{path}:{lineno}: self-coupling {i} {j} is not allowed")
-                key = (min(i, j), max(i, j))
-                if key in couplings and couplings[key] != w:
-                    raise ValueError(f"{path}:{lineno}: coupling {key} given twice with different values (asymmetric)")
-                couplings[key] = w
-            elif len(parts) == 2:
-                fields[_int(parts[0], path, lineno)] = _float(parts[1], path, lineno)
-            else:
-                raise ValueError(f"{path}:{lineno}: expected 'i j J_ij' or 'i h_i', got {line!r}")
+    for lineno, raw in text_lines(path):
+        line = raw.strip()
+        if line.startswith("#"):
+            parts = line[1:].split()
+            if parts and parts[0] == "nodes":
+                if len(parts) != 2:
+                    raise ValueError(f"{path}:{lineno}: expected '# nodes N', got {line!r}")
+                if n_declared is not None:
+                    raise ValueError(f"{path}:{lineno}: second '# nodes' line")
+                n_declared = _int(parts[1], path, lineno)
+                declared_size(n_declared, "declared nodes", 64, source=path, line=lineno)
+            continue
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) == 3:
+            i, j, w = _int(parts[0], path, lineno), _int(parts[1], path, lineno), _float(parts[2], path, lineno)
+            if i == j:
+                raise ValueError(f"{path}:{lineno}: self-coupling {i} {j} is not allowed")
+            key = (min(i, j), max(i, j))
+            if key in couplings and couplings[key] != w:
+                raise ValueError(f"{path}:{lineno}: coupling {key} given twice with different values (asymmetric)")
+            couplings[key] = w
+        elif len(parts) == 2:
+            i, v = _int(parts[0], path, lineno), _float(parts[1], path, lineno)
+            if i in fields and fields[i] != v:
+                raise ValueError(f"{path}:{lineno}: field of node {i} given twice with different values")
+            fields[i] = v
+        else:
+            raise ValueError(f"{path}:{lineno}: expected 'i j J_ij' or 'i h_i', got {line!r}")
     idx = [k for key in couplings for k in key] + list(fields)
     if not idx:
         raise ValueError(f"{path}: no couplings or fields found")
-    if min(idx) < 0:
-        raise ValueError(f"{path}: negative node index")
     n = n_declared if n_declared is not None else max(idx) + 1
+    if n_declared is None:
+        declared_size(n, "largest node index + 1", 64, source=path)
     if max(idx) >= n:
         raise ValueError(f"{path}: node index {max(idx)} outside the declared {n} nodes")
     h = np.zeros(n)
@@ -117,18 +225,22 @@ def _load_text(path: Path) -> IsingModel:
     return IsingModel(couplings, h, num_nodes=n)
 
 
+_INT = re.compile(r"[0-9]+")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
 def _int(tok: str, path: Path, lineno: int) -> int:
-    try:
-        return int(tok)
-    except ValueError:
-        raise ValueError(f"{path}:{lineno}: expected an integer node index, got {tok!r}") from None
+    if not _INT.fullmatch(tok):  # plain digits: no sign, no '1_0', no '0x10'
+        raise ValueError(f"{path}:{lineno}: expected an integer node index (digits only, >= 0), got {tok!r}")
+    return int(tok)
 
 
 def _float(tok: str, path: Path, lineno: int) -> float:
-    try:
-        v = float(tok)
-    except ValueError:
-        raise ValueError(f"{path}:{lineno}: expected a number, got {tok!r}") from None
+    if tok.lstrip("+-").lower() in ("nan", "inf", "infinity"):
+        raise ValueError(f"{path}:{lineno}: value {tok} is not finite")
+    if not _FLOAT.fullmatch(tok):
+        raise ValueError(f"{path}:{lineno}: expected a finite number, got {tok!r}")
+    v = float(tok)
     if not np.isfinite(v):
         raise ValueError(f"{path}:{lineno}: value {tok} is not finite")
     return v
