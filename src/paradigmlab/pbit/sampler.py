@@ -24,7 +24,6 @@ its final state. ``burn_in``, ``thin`` and ``num_samples`` ask for more
 
 from __future__ import annotations
 
-import operator
 import time
 from typing import Mapping, Sequence
 
@@ -37,6 +36,7 @@ from paradigmlab.pbit.kernels import BACKENDS, make_kernel
 from paradigmlab.pbit.kernels.base import Kernel
 from paradigmlab.pbit.model import IsingModel
 from paradigmlab.pbit.result import SampleResult
+from paradigmlab.validate import integer
 from paradigmlab.pbit.schedules import SamplingSchedule
 from paradigmlab.pbit.spins import check_spins
 from paradigmlab.pbit.tempering import ReplicaExchange
@@ -352,13 +352,7 @@ def resolve_reads(num_sweeps: int, burn_in: int | None = None, thin: int | None 
 
 
 def _count(value, name: str, least: int) -> int:
-    try:
-        v = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
-    if v < least:
-        raise ValueError(f"{name} must be >= {least}, got {v}")
-    return v
+    return integer(value, name, min=least)
 
 
 def _num_chains(num_chains, num_reads) -> int:
@@ -393,8 +387,7 @@ def prepare_chains(k: Kernel, model: IsingModel, clamp, initial_states) -> None:
         k.set_states(check_spins(init, model.num_nodes, name="initial_states"))
     if clamp is not None:
         if isinstance(clamp, Mapping):
-            nodes = np.fromiter(clamp.keys(), dtype=np.int64, count=len(clamp))
-            values = np.fromiter(clamp.values(), dtype=np.int64, count=len(clamp))
+            nodes, values = np.array(list(clamp.keys())), np.array(list(clamp.values()))  # checked by set_clamp
         else:
             try:
                 nodes, values = clamp

@@ -162,11 +162,14 @@ class Kernel(ABC):
         run on common random numbers, and the difference of their statistics
         has far less variance than that of independent runs.
         """
-        nodes = np.asarray(nodes, dtype=np.int64).reshape(-1)
-        draw = np.asarray(draw_nodes, dtype=np.int64).reshape(-1)
+        nodes, draw = _indices(nodes, "clamped node"), _indices(draw_nodes, "draw_nodes")
         if not np.all(np.isin(draw, nodes)):
             raise ValueError("draw_nodes must be a subset of the clamped nodes")
         values = np.asarray(values)
+        if values.size and values.dtype.kind not in "iuf":
+            raise ValueError(f"clamp values must be -1 or +1 numbers, got dtype {values.dtype}")
+        if not np.all((values == 1) | (values == -1)):  # before the int8 cast, which would turn 255 into -1
+            raise ValueError("clamp values must be -1 or +1")
         if nodes.size and (nodes.min() < 0 or nodes.max() >= self.num_nodes):
             raise ValueError(f"clamped node index outside 0..{self.num_nodes - 1}")
         if np.unique(nodes).size != nodes.size:
@@ -213,3 +216,11 @@ class Kernel(ABC):
     def updates_per_sweep(self) -> int:
         """Attempted p-bit updates per sweep, over all chains (for flips/ns)."""
         return (self.num_nodes - self.clamp_nodes.size) * self.num_chains
+
+
+def _indices(x, name: str) -> np.ndarray:
+    """1-D int64 node indices; floats (1.7), bools and other non-integer dtypes are refused, not truncated."""
+    a = np.asarray(x)
+    if a.size and a.dtype.kind not in "iu":
+        raise ValueError(f"{name} indices must be integers, got {a.dtype} values {a.reshape(-1)[:3].tolist()}")
+    return a.astype(np.int64).reshape(-1)

@@ -1,0 +1,47 @@
+"""API misuse at the public constructors and samplers: clean errors that name the argument, no silent casts."""
+
+import numpy as np
+import pytest
+
+from paradigmlab.pbit import IsingModel, PBitSampler
+
+
+@pytest.fixture(scope="module")
+def ring():
+    return IsingModel({(0, 1): 1.0, (1, 2): 1.0, (2, 0): 1.0})
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(clamp={0: 255}), "clamp values must be -1 or \\+1"),          # int8 cast would hold the p-bit at -1
+    (dict(clamp={1.7: 1}), "clamped node indices must be integers"),   # would silently become node 1
+    (dict(clamp=([0], [True])), "clamp values must be -1 or \\+1 numbers"),
+    (dict(clamp=([0, 0], [1, 1])), "distinct"),
+    (dict(clamp=([5], [1])), "outside 0..2"),
+    (dict(num_chains=2.5), "num_chains must be an integer"),
+    (dict(num_chains=0), "num_chains must be >= 1"),
+    (dict(num_sweeps=True), "num_sweeps must be an integer"),
+    (dict(burn_in=-1), "burn_in must be >= 0"),
+    (dict(beta=float("nan")), "finite"),
+    (dict(initial_states=np.full(3, 2)), "initial_states must contain only -1 and \\+1"),
+])
+def test_sampler_misuse_is_a_clean_error(ring, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PBitSampler("reference").sample(ring, **{"num_chains": 4, "num_sweeps": 5, **kwargs})
+
+
+def test_clamp_holds_exactly_the_values_given(ring):
+    res = PBitSampler("reference").sample(ring, 8, 20, clamp={0: -1, 2: 1}, seed=0)
+    assert np.all(res.states[:, 0] == -1) and np.all(res.states[:, 2] == 1)
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: IsingModel(np.zeros((2, 2)), beta=-1.0), "beta must be >= 0"),
+    (lambda: IsingModel(np.zeros((2, 2)), beta="1"), "beta must be a real number"),
+    (lambda: IsingModel(np.array([[0, 1 + 1j], [1 + 1j, 0]])), "J must be a real numeric array"),
+    (lambda: IsingModel(np.zeros((2, 2)), h=np.array([1j, 0])), "h must be a real numeric array"),
+    (lambda: IsingModel({(0, 1): 1.0}, num_nodes=2.0), "num_nodes must be an integer"),
+    (lambda: IsingModel({(0, 1): float("inf")}), "must be finite"),
+])
+def test_model_constructor_misuse(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
