@@ -102,6 +102,26 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files :func:`atomic_path` leaves beside ``path`` when a process is killed
+    mid-write (a ``kill -9`` skips its clean-up); ``path`` itself is never touched. Returns what was removed."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    stale = [p for p in path.parent.glob(f"{glob_escape(path.name)}*.tmp{glob_escape(path.suffix)}")
+             if p.is_file() and p != path]
+    for p in stale:
+        p.unlink()
+    return stale
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob metacharacters escaped."""
+    import glob
+
+    return glob.escape(text)
+
+
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as JSON to ``path`` so that a crash never leaves half a file."""
     with atomic_path(path) as tmp:

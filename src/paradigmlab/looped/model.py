@@ -35,6 +35,8 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
+from paradigmlab.validate import number
+
 BLOCKS = ("gpt2", "qwen3")
 INJECTIONS = ("none", "add", "concat")
 
@@ -71,6 +73,16 @@ class LoopedConfig:
         for name in ("vocab_size", "block_size", "d_model", "n_head", "layers", "loops", "min_loops"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        for name in ("n_kv_head", "head_dim", "d_ff", "backprop_loops"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+                raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
+        for name in ("norm_eps", "exit_tolerance"):
+            v = getattr(self, name)
+            if v is not None:
+                number(v, name, positive=True)
+        number(self.rope_base, "rope_base", positive=True)
+        number(self.dropout, "dropout", min=0.0)
         if self.n_kv_head is None:
             self.n_kv_head = self.n_head
         if self.n_kv_head < 1 or self.n_head % self.n_kv_head:

@@ -28,7 +28,8 @@ from tqdm import tqdm
 from paradigmlab.cliutil import add_out_option
 from paradigmlab.data.text import TextData, load_text_data
 from paradigmlab.looped.model import LoopedConfig, LoopedLM
-from paradigmlab.measure import atomic_path, write_json_atomic
+from paradigmlab.measure import atomic_path, remove_stale_temporaries, write_json_atomic
+from paradigmlab.validate import integer, number, writable_dir
 
 CHECKPOINT = "ckpt.pt"
 # Dense bf16 tensor-core peaks (FLOP/s) for MFU on known GPUs.
@@ -62,12 +63,19 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "grad_accum", "eval_every", "eval_batches"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0 or self.warmup_steps < 0 or self.weight_decay < 0 or self.grad_clip < 0:
-            raise ValueError("lr must be > 0 and warmup_steps, weight_decay, grad_clip >= 0")
+            integer(getattr(self, name), name, min=1)
+        integer(self.warmup_steps, "warmup_steps", min=0)
+        integer(self.seed, "seed", min=0)
+        if self.ckpt_every is not None:
+            integer(self.ckpt_every, "ckpt_every", min=1)
+        number(self.lr, "lr", positive=True)
+        number(self.weight_decay, "weight_decay", min=0.0)
+        number(self.grad_clip, "grad_clip", min=0.0)
+        number(self.beta1, "beta1", min=0.0, max=1.0)
+        number(self.beta2, "beta2", min=0.0, max=1.0)
         if self.min_lr is None:
             self.min_lr = self.lr / 10
+        number(self.min_lr, "min_lr", min=0.0)
 
 
 def lr_at(step: int, tc: TrainConfig) -> float:
@@ -198,17 +206,70 @@ def _save_checkpoint(path: Path, state: dict) -> None:
         torch.save(state, tmp)
 
 
+#: Training options a resumed run may change; any other difference from the checkpoint's is refused
+#: (unless ``allow_changes``), since it would silently make a different run than the one recorded.
+RESUME_MAY_CHANGE = ("steps", "eval_every", "ckpt_every", "progress", "device", "out_dir", "compile", "peak_flops")
+CHECKPOINT_KEYS = ("model", "optimizer", "model_config", "train_config", "result", "tokenizer")
+
+
+def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict:
+    """A checkpoint written by :func:`train`, checked before use: loaded with ``weights_only=True`` (tensors
+    and plain containers only -- a pickle that would run code is refused), the keys it must have, a valid
+    model config, finite weights, counters in range. Every problem is a ``ValueError`` naming the file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged or hostile files
+        raise ValueError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {str(exc)[:200]})") from None
+    if not isinstance(state, dict) or any(k not in state for k in CHECKPOINT_KEYS):
+        have = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{path}: not a looped LM checkpoint (needs {', '.join(CHECKPOINT_KEYS)}; has {have})")
+    try:
+        LoopedConfig.from_dict(state["model_config"])
+        TrainConfig(**{k: v for k, v in state["train_config"].items() if k != "out_dir"})
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{path}: invalid configuration in the checkpoint ({exc})") from None
+    weights = state["model"]
+    if not isinstance(weights, dict) or not all(isinstance(t, torch.Tensor) for t in weights.values()):
+        raise ValueError(f"{path}: the checkpoint's model entry is not a dict of tensors")
+    bad = [k for k, t in weights.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        raise ValueError(f"{path}: non-finite weights in {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}")
+    r = state["result"]
+    steps = state["train_config"]["steps"]
+    try:
+        integer(r["steps_done"], "steps_done", min=0, max=steps, source=path)
+        integer(r["tokens_seen"], "tokens_seen", min=0, source=path)
+        number(r["best_val_loss"], "best_val_loss", min=0.0, finite=False, source=path)
+        for name in ("train_time_s", "step_time_s"):
+            number(r[name], name, min=0.0, source=path)
+        for name in ("train_curve", "val_curve"):
+            if not isinstance(r[name], list):
+                raise ValueError(f"{path}: {name} must be a list")
+    except KeyError as exc:
+        raise ValueError(f"{path}: the checkpoint's result lacks {exc}") from None
+    return state
+
+
 def train(
     model_config: LoopedConfig,
     tc: TrainConfig,
     data: TextData,
     resume: bool = True,
     stop_at: int | None = None,
+    allow_changes: bool = False,
 ) -> TrainResult:
     """Train from scratch, or resume from ``out_dir/ckpt.pt``; return the measured :class:`TrainResult`.
 
     ``stop_at`` ends the run after that many steps (checkpoint written), as an
-    interruption would; calling again with ``resume=True`` finishes it.
+    interruption would; calling again with ``resume=True`` finishes it. A resume checks the checkpoint
+    (:func:`read_checkpoint`) and refuses training options other than the checkpoint's, except those in
+    :data:`RESUME_MAY_CHANGE`, unless ``allow_changes``. A non-finite loss stops the run with an error
+    before the update, so the last checkpoint is the last good state.
     """
     if model_config.vocab_size < data.tokenizer.vocab_size:
         raise ValueError(f"vocab_size={model_config.vocab_size} < tokenizer vocabulary {data.tokenizer.vocab_size}")
@@ -220,12 +281,28 @@ def train(
     opt = make_optimizer(raw, tc, device)
     res = TrainResult(model_config.to_dict(), asdict(tc))
     ckpt = Path(tc.out_dir) / CHECKPOINT if tc.out_dir else None
+    if ckpt is not None and rank.main:
+        remove_stale_temporaries(ckpt)  # what a kill -9 during torch.save left behind
     if resume and ckpt is not None and ckpt.exists():
-        state = torch.load(ckpt, map_location=device)
+        state = read_checkpoint(ckpt, device)
         if state["model_config"] != model_config.to_dict():
             raise ValueError(f"checkpoint {ckpt} was made with a different model config")
-        raw.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
+        if state["tokenizer"] != data.tokenizer.name:
+            raise ValueError(f"checkpoint {ckpt} was made with tokenizer {state['tokenizer']!r}, "
+                             f"not {data.tokenizer.name!r}")
+        changed = {k: (v, getattr(tc, k)) for k, v in state["train_config"].items()
+                   if k not in RESUME_MAY_CHANGE and hasattr(tc, k) and getattr(tc, k) != v}
+        if changed and not allow_changes:
+            diff = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in changed.items())
+            raise ValueError(f"checkpoint {ckpt} was made with other training options ({diff}); resume with the "
+                             f"same options, or allow the change explicitly (--allow-resume-changes)")
+        if state["result"]["steps_done"] > tc.steps:
+            raise ValueError(f"checkpoint {ckpt} has {state['result']['steps_done']} steps done, more than steps={tc.steps}")
+        try:
+            raw.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise ValueError(f"{ckpt}: weights or optimizer state do not fit the model ({str(exc)[:300]})") from None
         for k in ("train_curve", "val_curve", "best_val_loss", "steps_done", "tokens_seen", "train_time_s", "step_time_s"):
             setattr(res, k, state["result"][k])
         res.train_curve = [tuple(t) for t in res.train_curve]
@@ -259,6 +336,9 @@ def train(
                 _, loss = model(x.to(device), y.to(device))
             (loss / tc.grad_accum).backward()
             step_loss += loss.item() / tc.grad_accum
+        if not math.isfinite(step_loss):  # stop before the update: the last checkpoint stays the last good state
+            raise ValueError(f"training diverged: loss {step_loss} at step {step + 1}"
+                             + (f"; the last checkpoint {ckpt} is kept" if ckpt is not None and ckpt.exists() else ""))
         if tc.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(raw.parameters(), tc.grad_clip)
         opt.step()
@@ -297,11 +377,12 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[LoopedLM, di
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT
-    if not path.exists():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, map_location=device)
+    state = read_checkpoint(path, device)
     model = LoopedLM(LoopedConfig.from_dict(state["model_config"]))
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: weights do not fit the model config ({str(exc)[:300]})") from None
     return model.to(device).eval(), state
 
 
@@ -334,11 +415,15 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--compile", action="store_true")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--allow-resume-changes", action="store_true",
+                   help="resume a checkpoint even if training options (lr, seed, batch size, ...) differ from its own")
     add_out_option(p, "folder", "the checkpoint (ckpt.pt) and result.json (resumes if present)")
 
 
 def run_from_args(args: argparse.Namespace) -> TrainResult:
     """Build data and configs from parsed arguments and train."""
+    if args.out:
+        writable_dir(args.out, "--out folder")  # before any work, not after it
     data = load_text_data(args.corpus, args.tokenizer, seed=args.seed, max_chars=args.max_chars)
     mc = LoopedConfig(
         block=args.block, vocab_size=data.tokenizer.vocab_size, block_size=args.block_size, d_model=args.d_model,
@@ -350,7 +435,7 @@ def run_from_args(args: argparse.Namespace) -> TrainResult:
         warmup_steps=args.warmup_steps, eval_every=args.eval_every, eval_batches=args.eval_batches, seed=args.seed,
         device=args.device, compile=args.compile, out_dir=args.out, progress=not args.no_progress,
     )
-    res = train(mc, tc, data)
+    res = train(mc, tc, data, allow_changes=args.allow_resume_changes)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"best val loss {res.best_val_loss:.4f} nats/token = {data.bits_per_byte(res.best_val_loss):.4f} bits/byte; "
               f"{res.tokens_per_s:,.0f} tokens/s; MFU {100 * res.mfu:.2f}%")
