@@ -15,7 +15,7 @@ import importlib
 import os
 import sys
 
-from paradigmlab.cliutil import add_out_option
+from paradigmlab.cliutil import add_out_option, check_outputs
 
 #: Every paradigm, in report order; ``paradigmlab.<name>.cli`` and ``paradigmlab.<name>.reproduce`` exist for each.
 PARADIGMS = ("pbit", "optimize", "looped", "costmodel", "ebm")
@@ -120,6 +120,7 @@ def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_outputs(args)  # an unwritable output is found before the work, not after it
         return int(args.func(args) or 0)
     except BrokenPipeError:
         raise

@@ -9,9 +9,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from paradigmlab.measure import emit_json
+from paradigmlab.validate import writable_dir, writable_file
 
 #: Epilog shown under a parser's options: how --json behaves everywhere.
 JSON_HELP = "--json PATH writes JSON to PATH; --json - (or a bare --json) prints it."
@@ -32,6 +34,53 @@ def add_out_option(parser: argparse.ArgumentParser, kind: str, what: str, defaul
     dflt = f" (default {default})" if default else ""
     parser.add_argument("--out", default=default, required=required, metavar="FILE" if kind == "file" else "DIR",
                         help=f"{kind} to write {what} to{dflt}")
+    parser.set_defaults(out_kind=kind)
+
+
+def mark_output_files(parser: argparse.ArgumentParser, *dests: str) -> None:
+    """Declare further options (by ``dest``) that name files the command writes, so that
+    :func:`check_outputs` checks them before the work starts."""
+    parser.set_defaults(output_files=tuple(dests))
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Before any work: every output the command will write (``--out``, ``--json PATH``, and the options
+    :func:`mark_output_files` declared) can be written -- not a directory where a file is meant, not inside
+    a file, not in a folder without write permission. Raises ``InputError`` naming the option."""
+    out, kind = getattr(args, "out", None), getattr(args, "out_kind", None)
+    if out:
+        (writable_file if kind == "file" else writable_dir)(out, "--out")
+    target = getattr(args, "json", None)
+    if target not in (None, "-"):
+        writable_file(target, "--json")
+    for dest in getattr(args, "output_files", ()):
+        if getattr(args, dest, None):
+            writable_file(getattr(args, dest), f"--{dest.replace('_', '-')}")
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type=`` for counts that must be >= 1 (``--n -9998`` is an error, not 2 images)."""
+    return _parsed(text, int, lambda v: v >= 1, "a positive integer")
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse ``type=`` for counts that may be 0."""
+    return _parsed(text, int, lambda v: v >= 0, "an integer >= 0")
+
+
+def positive_float(text: str) -> float:
+    """argparse ``type=`` for finite numbers > 0 (budgets, rates)."""
+    return _parsed(text, float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0")
+
+
+def _parsed(text: str, kind: type, ok, what: str):
+    try:
+        v = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not ok(v):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return v
 
 
 def json_to_stdout(args: argparse.Namespace) -> bool:

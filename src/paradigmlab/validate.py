@@ -149,3 +149,29 @@ def _check_dir_writable(folder: Path, what: str, target: Path) -> None:
         raise InputError(f"{what} {target}: {probe} is not a directory")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(f"{what} {target}: no permission to write in {probe}")
+
+
+def read_npz(path: str | os.PathLike, what: str, required: frozenset | set = frozenset(),
+             allowed: frozenset | set | None = None) -> dict[str, np.ndarray]:
+    """All arrays of an ``.npz`` file, loaded without pickles; a damaged archive, a plain ``.npy``, missing
+    ``required`` arrays or (with ``allowed``) unknown ones are a ``ValueError`` naming the file as ``what``."""
+    import zipfile
+    import zlib
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such file" if not p.exists() else f"{p}: not a regular file")
+    try:
+        f = np.load(p, allow_pickle=False)
+        if not hasattr(f, "files"):
+            raise ValueError("a single .npy array, not an .npz archive")
+        with f:
+            arrays = {k: f[k] for k in f.files}
+    except (ValueError, OSError, EOFError, KeyError, NotImplementedError, zipfile.BadZipFile, zlib.error) as exc:
+        raise InputError(f"{p}: not a readable {what} ({type(exc).__name__}: {exc})") from None
+    missing = set(required) - set(arrays)
+    if missing:
+        raise InputError(f"{p}: not a {what} (missing {', '.join(sorted(missing))})")
+    if allowed is not None and set(arrays) - set(allowed):
+        raise InputError(f"{p}: unexpected arrays {sorted(set(arrays) - set(allowed))} in a {what}")
+    return arrays

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from paradigmlab.cliutil import JSON_HELP, add_json_option, add_out_option, json_to_stdout, write_json_option
+from paradigmlab.cliutil import (JSON_HELP, add_json_option, add_out_option, json_to_stdout,
+                                 mark_output_files, positive_float, positive_int, write_json_option)
 from paradigmlab.costmodel.dtypes import known_dtypes
 
 
@@ -21,10 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--dtype", default="bf16", help=f"weight dtype ({', '.join(known_dtypes())})")
         q.add_argument("--kv-dtype", default=None, help="KV-cache dtype (default: activation dtype)")
         q.add_argument("--act-dtype", default="bf16", help="activation dtype")
-        q.add_argument("--batch", type=int, default=1, help="sequences per step")
-        q.add_argument("--context", type=int, default=512,
+        q.add_argument("--batch", type=positive_int, default=1, help="sequences per step")
+        q.add_argument("--context", type=positive_int, default=512,
                        help="cached tokens (decode), prompt length (prefill) or sequence length (train)")
-        q.add_argument("--tp", type=int, default=1, help="tensor-parallel degree")
+        q.add_argument("--tp", type=positive_int, default=1, help="tensor-parallel degree")
         q.add_argument("--weight-reuse", default="auto", choices=("auto", "per_loop", "per_step"),
                        help="looped models: re-read the shared block every loop, once per step, or decide by on-chip size")
         q.add_argument("--calibrated", action="store_true",
@@ -65,20 +66,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--model", required=True)
     d.add_argument("--prefill-hardware", required=True)
     d.add_argument("--decode-hardware", required=True)
-    d.add_argument("--prompt", type=int, default=2048)
-    d.add_argument("--output", type=int, default=256)
-    d.add_argument("--batch", type=int, default=1)
+    d.add_argument("--prompt", type=positive_int, default=2048)
+    d.add_argument("--output", type=positive_int, default=256)
+    d.add_argument("--batch", type=positive_int, default=1)
     d.add_argument("--dtype", default="bf16")
-    d.add_argument("--link-gbs", type=float, default=50.0, help="link between the pools, GB/s (default 400 Gb/s NIC)")
+    d.add_argument("--link-gbs", type=positive_float, default=50.0, help="link between the pools, GB/s (default 400 Gb/s NIC)")
     add_json_option(d, "TTFT, TPOT and their parts")
     d.set_defaults(func=_run_pd)
     b = cs.add_parser("bench", help="speed of the format emulation next to ml_dtypes and gfloat (benchmarks/costmodel_formats.py)",
                       epilog=JSON_HELP)
-    b.add_argument("--n", type=int, default=1 << 20, help="elements per tensor")
+    b.add_argument("--n", type=positive_int, default=1 << 20, help="elements per tensor")
     b.add_argument("--gfloat-n", type=int, default=32 * 64, help="elements for the slow gfloat reference")
-    b.add_argument("--repeats", type=int, default=5)
+    b.add_argument("--repeats", type=positive_int, default=5)
     add_json_option(b, "the timings")
     b.add_argument("--png", default=None, help="bar chart (default: next to the --json file, if one is given)")
+    mark_output_files(b, "png")
     b.set_defaults(func=_run_bench)
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from paradigmlab.cliutil import JSON_HELP, add_json_option, add_out_option, json_to_stdout, write_json_option
+from paradigmlab.cliutil import (JSON_HELP, add_json_option, add_out_option, json_to_stdout, mark_output_files,
+                                 nonnegative_int, positive_float, positive_int, write_json_option)
 
 TRAIN_EXAMPLES = f"""\
 example (seconds: 10 updates, accuracy estimated on 100 test images):
@@ -33,18 +34,18 @@ example (seconds; the model written by the `ebm train` example):
 
 def add_train_options(p: argparse.ArgumentParser, minutes: float = 10.0) -> None:
     """The options of a DBM training run (``ebm train`` and ``benchmarks/ebm_dbm_training.py``)."""
-    p.add_argument("--minutes", type=float, default=minutes,
+    p.add_argument("--minutes", type=positive_float, default=minutes,
                    help=f"training-time budget, cumulative over resumes (default {minutes:g})")
-    p.add_argument("--eval-every", type=int, default=250,
+    p.add_argument("--eval-every", type=positive_int, default=250,
                    help="updates between accuracy estimates and checkpoints (default 250)")
-    p.add_argument("--eval-n", type=int, default=1000, help="test images of the accuracy estimates (default 1000)")
+    p.add_argument("--eval-n", type=positive_int, default=1000, help="test images of the accuracy estimates (default 1000)")
     p.add_argument("--recipe", default="{}", help='JSON overrides of the recipe, e.g. \'{"lr": 0.02, "epochs": 1100}\'')
-    p.add_argument("--label-copies", type=int, default=None,
+    p.add_argument("--label-copies", type=positive_int, default=None,
                    help="label copies on the graph (default: the recipe's; Niazi et al. have 5)")
     p.add_argument("--label-block", default=None, choices=("independent", "softmax"),
                    help="label p-bits flip one by one (Niazi et al.) or form one categorical variable "
                         "(default: the recipe's)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=nonnegative_int, default=0)
 
 
 def train_arguments(args: argparse.Namespace) -> dict:
@@ -68,6 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_train_options(t)
     t.add_argument("--checkpoint", default="dbm_ckpt.npz", help="checkpoint file (resumed when it exists)")
+    mark_output_files(t, "checkpoint")
     add_out_option(t, "file", "the trained model (.npz)", default="dbm.npz")
     add_json_option(t, "the run's summary (updates, time, flips/ns, accuracy estimate)")
     t.set_defaults(func=_train)
@@ -75,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = s.add_parser("evaluate", help="test accuracy of a saved DBM on the MNIST test images",
                      epilog=EVALUATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("model", help="a .npz written by `ebm train` or SparseDBM.save")
-    e.add_argument("--n", type=int, default=None, help="first n test images (default all)")
+    e.add_argument("--n", type=positive_int, default=None, help="first n test images (default all)")
     e.add_argument("--long", action="store_true", help="the long read-out of the final reports (200 reads)")
     add_json_option(e, "the accuracy and read-out")
     e.set_defaults(func=_evaluate)
@@ -84,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      epilog=GENERATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     g.add_argument("model", help="a .npz written by `ebm train` or SparseDBM.save")
     add_out_option(g, "file", "the PNG grid", default="dbm_digits.png")
-    g.add_argument("--per-class", type=int, default=6, help="digits per class (default 6)")
+    g.add_argument("--per-class", type=positive_int, default=6, help="digits per class (default 6)")
     g.set_defaults(func=_generate)
 
 

@@ -38,6 +38,7 @@ from paradigmlab.pbit.model import IsingModel
 from paradigmlab.pbit.reads import average_over_reads, resolve_schedule
 from paradigmlab.pbit.schedules import SamplingSchedule
 from paradigmlab.pbit.spins import random_spins
+from paradigmlab.validate import declared_size, integer, number, read_npz, real_array
 
 #: Default read-out of :meth:`SparseDBM.label_scores` (and :meth:`~SparseDBM.predict`, :meth:`~SparseDBM.score`).
 LABEL_READOUT = SamplingSchedule(burn_in=10, num_samples=20, sweeps_per_sample=2)
@@ -76,7 +77,7 @@ class SparseDBM:
         if label_block not in self.LABEL_BLOCKS:
             raise ValueError(f"unknown label_block {label_block!r}; choose one of {', '.join(self.LABEL_BLOCKS)}")
         self.backend, self.label_block = backend, label_block
-        self.beta = float(beta)
+        self.beta = number(beta, "beta", min=0.0)
         self.source = "user-given graph"
         E = self.coupling.num_edges
         if weights is None:
@@ -160,15 +161,26 @@ class SparseDBM:
 
     @classmethod
     def load(cls, path: str | Path, backend: str = "numba") -> "SparseDBM":
-        """Read a model written by :meth:`save`."""
-        with np.load(path) as z:
-            missing = {"num_nodes", "edges", "weights", "h", "visible", "labels"} - set(z.files)
-            if missing:
-                raise ValueError(f"{path}: not a SparseDBM file (missing {', '.join(sorted(missing))})")
-            groups = np.split(z["group_nodes"], np.cumsum(z["group_sizes"])[:-1]) if "group_nodes" in z else None
-            return cls(int(z["num_nodes"]), z["edges"], z["visible"], z["labels"], groups=groups,
-                       weights=z["weights"], h=z["h"], beta=float(z["beta"]) if "beta" in z else 1.0,
-                       backend=backend, label_block=str(z["label_block"]) if "label_block" in z else "independent")
+        """Read a model written by :meth:`save`, checked array by array (types, shapes, finite values, indices
+        in range, a proper colouring); every problem is a ``ValueError`` naming the file."""
+        z = read_npz(path, "SparseDBM file", required=DBM_FILE_KEYS, allowed=DBM_FILE_KEYS | DBM_FILE_OPTIONAL)
+        try:
+            n = integer(_scalar(z["num_nodes"], "num_nodes").item(), "num_nodes", min=2)
+            declared_size(n, "num_nodes", 64, source=path)
+            ints = {k: _int_array(z[k], k) for k in ("edges", "visible", "labels")}
+            groups = None
+            if "group_nodes" in z:
+                nodes, sizes = _int_array(z["group_nodes"], "group_nodes"), _int_array(z["group_sizes"], "group_sizes")
+                if sizes.ndim != 1 or sizes.min(initial=0) < 0 or sizes.sum() != nodes.size or nodes.ndim != 1:
+                    raise ValueError("group_sizes must split group_nodes into colour groups")
+                groups = np.split(nodes, np.cumsum(sizes)[:-1])
+            beta = number(_scalar(z["beta"], "beta").item(), "beta", min=0.0) if "beta" in z else 1.0
+            label_block = str(_scalar(z["label_block"], "label_block")) if "label_block" in z else "independent"
+            return cls(n, ints["edges"], ints["visible"], ints["labels"], groups=groups,
+                       weights=real_array(z["weights"], "weights"), h=real_array(z["h"], "h"), beta=beta,
+                       backend=backend, label_block=label_block)
+        except ValueError as exc:
+            raise ValueError(f"{path}: invalid SparseDBM file ({exc})") from None
 
     # ------------------------------------------------------------ views
     @property
@@ -448,3 +460,20 @@ class SparseDBM:
 
 #: Random stream of softmax label draws, apart from the kernels' (seed sequences end in it).
 _LABEL_STREAM = 0x1AB31
+
+
+#: Arrays a SparseDBM file must hold, and those it may.
+DBM_FILE_KEYS = frozenset({"num_nodes", "edges", "weights", "h", "visible", "labels"})
+DBM_FILE_OPTIONAL = frozenset({"beta", "label_block", "group_sizes", "group_nodes"})
+
+
+def _scalar(a: np.ndarray, name: str) -> np.ndarray:
+    if a.shape != ():
+        raise ValueError(f"{name} must be a scalar, got shape {a.shape}")
+    return a
+
+
+def _int_array(a: np.ndarray, name: str) -> np.ndarray:
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be integers, got dtype {a.dtype}")
+    return a.astype(np.int64)

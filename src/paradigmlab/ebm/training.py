@@ -59,7 +59,9 @@ import numba
 import numpy as np
 
 from paradigmlab.ebm.dbm import SparseDBM
-from paradigmlab.measure import save_json_in_npz
+from paradigmlab.measure import remove_stale_temporaries, save_json_in_npz
+from paradigmlab.pbit.spins import check_spins
+from paradigmlab.validate import integer, number, read_npz, real_array
 from paradigmlab.pbit.schedules import SamplingSchedule
 
 #: Config fields that may change between a run and its resumption.
@@ -234,6 +236,8 @@ class Trainer:
             raise ValueError(f"need at least batch_size={c.batch_size} images, got {len(y)}")
         m.label_spins(y)  # validates the label range
         digest = _digest(x, y)
+        if c.checkpoint:
+            remove_stale_temporaries(c.checkpoint)  # what a kill -9 mid-write left behind
         if c.checkpoint and Path(c.checkpoint).exists():
             self._load(Path(c.checkpoint), digest)
         elif c.data_biases and self.update == 0:
@@ -299,31 +303,52 @@ class Trainer:
 
     def _load(self, path: Path, digest: str) -> None:
         m = self.model
-        with np.load(path) as z:
-            if "meta_json" not in z.files:
-                raise ValueError(f"{path}: not a training checkpoint")
-            meta = json.loads(str(z["meta_json"]))
-            mine = {k: v for k, v in asdict(self.config).items() if k not in _RESUMABLE}
-            # a field newer than the checkpoint counts as its default
-            theirs = {k: v for k, v in {**asdict(TrainConfig()), **meta["config"]}.items() if k not in _RESUMABLE}
-            if mine != theirs:
-                diff = sorted(k for k in mine if mine[k] != theirs.get(k))
-                raise ValueError(f"{path}: checkpoint was written with other settings ({', '.join(diff)}); "
-                                 "use another checkpoint path or the same settings")
-            if meta["data"] != digest or meta["edges"] != m.coupling.num_edges or meta["nodes"] != m.num_nodes:
-                raise ValueError(f"{path}: checkpoint belongs to another data set or graph")
-            if meta.get("layout") != _digest(m.visible, m.labels):  # absent in older versions: cannot be checked
-                raise ValueError(f"{path}: checkpoint has another pixel/label placement (e.g. label copies) "
-                                 "or none recorded (written by an older version)")
-            if meta.get("label_block", "independent") != m.label_block:
-                raise ValueError(f"{path}: checkpoint has {meta.get('label_block', 'independent')} label p-bits, "
-                                 f"the model {m.label_block} ones")
-            m.weights, m.h = z["weights"].copy(), z["h"].copy()
-            self.vel_w, self.vel_h = z["vel_w"].copy(), z["vel_h"].copy()
-            self._chains(z["pos"].copy(), z["neg"].copy(), z["cond"].copy() if "cond" in z.files else None)
-        self.update, self.train_s, self.sample_s = meta["update"], meta["train_s"], meta["sample_s"]
+        z = read_npz(path, "training checkpoint", required={"meta_json", "weights", "h", "vel_w", "vel_h", "pos", "neg"},
+                     allowed={"meta_json", "weights", "h", "vel_w", "vel_h", "pos", "neg", "cond"})
+        try:
+            meta = json.loads(str(z["meta_json"]), parse_constant=_refuse_constant)
+            if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+                raise ValueError("meta_json is not a checkpoint record")
+        except ValueError as exc:
+            raise ValueError(f"{path}: not a training checkpoint ({exc})") from None
+        mine = {k: v for k, v in asdict(self.config).items() if k not in _RESUMABLE}
+        # a field newer than the checkpoint counts as its default
+        theirs = {k: v for k, v in {**asdict(TrainConfig()), **meta["config"]}.items() if k not in _RESUMABLE}
+        if mine != theirs:
+            diff = sorted(k for k in mine if mine[k] != theirs.get(k))
+            raise ValueError(f"{path}: checkpoint was written with other settings ({', '.join(diff)}); "
+                             "use another checkpoint path or the same settings")
+        if meta.get("data") != digest or meta.get("edges") != m.coupling.num_edges or meta.get("nodes") != m.num_nodes:
+            raise ValueError(f"{path}: checkpoint belongs to another data set or graph")
+        if meta.get("layout") != _digest(m.visible, m.labels):  # absent in older versions: cannot be checked
+            raise ValueError(f"{path}: checkpoint has another pixel/label placement (e.g. label copies) "
+                             "or none recorded (written by an older version)")
+        if meta.get("label_block", "independent") != m.label_block:
+            raise ValueError(f"{path}: checkpoint has {meta.get('label_block', 'independent')} label p-bits, "
+                             f"the model {m.label_block} ones")
+        E, N, c = m.coupling.num_edges, m.num_nodes, self.config
+        params = {k: real_array(z[k], k, shape=(size,), source=path)
+                  for k, size in (("weights", E), ("h", N), ("vel_w", E), ("vel_h", N))}
+        chains = {k: check_spins(z[k], N, name=f"{path}: {k} chain states") for k in ("pos", "neg", "cond")
+                  if k in z}
+        if chains["pos"].shape[0] != c.batch_size or chains["neg"].shape[0] != c.num_chains:
+            raise ValueError(f"{path}: chain counts {chains['pos'].shape[0]}, {chains['neg'].shape[0]} do not "
+                             f"match batch_size={c.batch_size}, num_chains={c.num_chains}")
+        update = integer(meta.get("update"), "update", min=0, source=path)
+        for name in ("train_s", "sample_s", "pbit_updates"):
+            number(meta.get(name), name, min=0.0, source=path)
+        if not isinstance(meta.get("history"), list):
+            raise ValueError(f"{path}: history must be a list")
+        m.weights, m.h = params["weights"].copy(), params["h"].copy()
+        self.vel_w, self.vel_h = params["vel_w"].copy(), params["vel_h"].copy()
+        self._chains(chains["pos"].copy(), chains["neg"].copy(), chains["cond"].copy() if "cond" in chains else None)
+        self.update, self.train_s, self.sample_s = update, meta["train_s"], meta["sample_s"]
         self.pbit_updates, self.history = meta["pbit_updates"], meta["history"]
         self.train_cpu_s = meta.get("train_cpu_s", float("nan"))  # absent in checkpoints of older versions
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number a checkpoint may hold")
 
 
 def _digest(x: np.ndarray, y: np.ndarray) -> str:

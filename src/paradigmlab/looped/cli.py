@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from paradigmlab.cliutil import JSON_HELP, add_json_option, add_out_option, json_to_stdout, write_json_option
+from paradigmlab.cliutil import (JSON_HELP, add_json_option, add_out_option, json_to_stdout, nonnegative_int,
+                                 positive_float, positive_int, write_json_option)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,10 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = lsub.add_parser("generate", help="sample from a checkpoint with the KV cache")
     g.add_argument("checkpoint", help="ckpt.pt or the run folder holding it")
     g.add_argument("--prompt", default="")
-    g.add_argument("--max-new-tokens", type=int, default=200)
-    g.add_argument("--temperature", type=float, default=0.8)
-    g.add_argument("--top-k", type=int, default=50)
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--max-new-tokens", type=positive_int, default=200)
+    g.add_argument("--temperature", type=positive_float, default=0.8)
+    g.add_argument("--top-k", type=nonnegative_int, default=50)
+    g.add_argument("--seed", type=nonnegative_int, default=0)
     g.add_argument("--no-cache", action="store_true", help="recompute the whole context every token")
     g.add_argument("--device", default="cpu")
     g.set_defaults(func=_generate)
@@ -47,8 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--vocab-size", type=int, default=50257)
     b.add_argument("--block-size", type=int, default=128)
     b.add_argument("--batch-size", type=int, default=8)
-    b.add_argument("--steps", type=int, default=5, help="timed steps per model and round")
-    b.add_argument("--rounds", type=int, default=2, help="alternating rounds (ours, HF, ours, HF...)")
+    b.add_argument("--steps", type=positive_int, default=5, help="timed steps per model and round")
+    b.add_argument("--rounds", type=positive_int, default=2, help="alternating rounds (ours, HF, ours, HF...)")
     b.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     add_out_option(b, "folder", "looped_vs_hf_<device>.json and .png")
     add_json_option(b, "the timings")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from paradigmlab.cliutil import JSON_HELP, add_json_option, json_to_stdout, write_json_option
+from paradigmlab.cliutil import (JSON_HELP, add_json_option, json_to_stdout, nonnegative_int, positive_float,
+                                 positive_int, write_json_option)
 from paradigmlab.optimize.solvers import Annealer, ParallelTempering, SolveResult
 
 #: Copy-paste examples per problem; each runs in seconds on a file it writes first.
@@ -44,17 +45,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                              formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == "factor":
             q.add_argument("N", type=int, help="the composite number to factor")
-            q.add_argument("--bits-p", type=int, help="bits of the smaller factor (default: bits of sqrt(N))")
-            q.add_argument("--bits-q", type=int, help="bits of the larger factor (default: bits of N/3)")
+            q.add_argument("--bits-p", type=positive_int, help="bits of the smaller factor (default: bits of sqrt(N))")
+            q.add_argument("--bits-q", type=positive_int, help="bits of the larger factor (default: bits of N/3)")
         else:
             q.add_argument("file", metavar=arg, help="input file")
         if name in ("maxcut", "qubo"):
             q.add_argument("--target", type=float, help="stop when this objective value is reached")
-        q.add_argument("--time-limit", type=float, default=10.0, help="wall-clock budget in seconds (default 10)")
+        q.add_argument("--time-limit", type=positive_float, default=10.0, help="wall-clock budget in seconds (default 10)")
         q.add_argument("--method", choices=("anneal", "pt"), default="anneal",
                        help="p-bit annealing with restarts, or parallel tempering (default anneal)")
-        q.add_argument("--chains", type=int, default=128, help="parallel chains (anneal) or chains per ladder x ladders (pt); default 128")
-        q.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        q.add_argument("--chains", type=positive_int, default=128, help="parallel chains (anneal) or chains per ladder x ladders (pt); default 128")
+        q.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (default 0)")
         add_json_option(q, "the result (objective, state, trace)")
         q.add_argument("--quiet", action="store_true", help="no progress bar")
         q.set_defaults(func=fn)

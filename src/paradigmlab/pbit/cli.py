@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from paradigmlab.cliutil import JSON_HELP, add_json_option, add_out_option, json_to_stdout, write_json_option
+from paradigmlab.cliutil import (JSON_HELP, add_json_option, add_out_option, json_to_stdout,
+                                 mark_output_files, nonnegative_int, positive_int, write_json_option)
 
 SAMPLE_EXAMPLES = f"""\
 example (a 3-spin ferromagnetic ring as a text edge list "i j J_ij"):
@@ -37,17 +38,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("model_file")
     s.add_argument("--backend", default="numba", choices=["reference", "numba", "torch"])
     s.add_argument("--device", default=None, help="torch device (cpu, cuda)")
-    s.add_argument("--chains", type=int, default=64)
-    s.add_argument("--sweeps", type=int, default=1000)
+    s.add_argument("--chains", type=positive_int, default=64)
+    s.add_argument("--sweeps", type=positive_int, default=1000)
     s.add_argument("--beta", type=float, default=None, help="constant inverse temperature (default: model's)")
     s.add_argument("--schedule", default=None,
                    help="annealing schedule KIND:START:END with KIND linear or geometric, e.g. geometric:0.1:5")
-    s.add_argument("--burn-in", type=int, default=None, help="sweeps before the first read (default: keep only "
+    s.add_argument("--burn-in", type=nonnegative_int, default=None, help="sweeps before the first read (default: keep only "
                    "the final states)")
-    s.add_argument("--thin", type=int, default=None, help="sweeps between reads (default 1 once --burn-in or "
+    s.add_argument("--thin", type=positive_int, default=None, help="sweeps between reads (default 1 once --burn-in or "
                    "--num-samples is given)")
-    s.add_argument("--num-samples", type=int, default=None, help="reads per chain (the last one after the final sweep)")
-    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--num-samples", type=positive_int, default=None, help="reads per chain (the last one after the final sweep)")
+    s.add_argument("--seed", type=nonnegative_int, default=None)
     s.add_argument("--coloring", default="auto", choices=["auto", "dsatur", "greedy", "sequential"])
     add_out_option(s, "file", "the samples (one .npz: states, energies, chain, sweep, beta)")
     add_json_option(s, "a summary (energies, timing)")
@@ -57,12 +58,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                         epilog=BENCH_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_json_option(b, "the measurements", default="benchmarks/results/pbit_throughput.json")
     b.add_argument("--png", default=None, help="bar chart file (default: next to the JSON; none when it is printed)")
+    mark_output_files(b, "png")
     b.add_argument("--graphs", nargs="*", default=None, help="subset of graph names")
-    b.add_argument("--chains", type=int, default=64)
-    b.add_argument("--sweeps", type=int, default=200)
-    b.add_argument("--competitor-sweeps", type=int, default=50,
+    b.add_argument("--chains", type=positive_int, default=64)
+    b.add_argument("--sweeps", type=positive_int, default=200)
+    b.add_argument("--competitor-sweeps", type=positive_int, default=50,
                    help="sweeps for the (slower) competitors; flips/ns is per update, so fewer is fair")
-    b.add_argument("--repeats", type=int, default=5)
+    b.add_argument("--repeats", type=positive_int, default=5)
     b.add_argument("--backends", nargs="*", default=["numba", "torch"])
     b.add_argument("--competitors", nargs="*", default=["dwave-samplers", "openjij", "thrml"])
     b.set_defaults(func=_bench)
