@@ -44,6 +44,49 @@ def _qubo_ok(res):
     assert np.isfinite(offset) and all(np.isfinite(v) and 0 <= i <= j < n for (i, j), v in Q.items())
 
 
+def _dbm_ok(m):
+    assert np.all(np.isfinite(m.weights)) and np.all(np.isfinite(m.h)), "non-finite parameters"
+
+
+#: The tiny DBM and data set the training-checkpoint seeds are made with (a checkpoint of other data is refused).
+TINY_EDGES = np.array([[0, 5], [1, 5], [1, 6], [2, 6], [2, 7], [0, 7], [3, 5], [3, 6], [4, 6], [4, 7], [5, 6], [6, 7]])
+
+
+def tiny_dbm_run(checkpoint, epochs: float):
+    """Train (or resume) the tiny DBM with ``checkpoint``; returns the trainer."""
+    from paradigmlab.ebm import SparseDBM, TrainConfig, Trainer
+
+    rng = np.random.default_rng(0)
+    m = SparseDBM(8, TINY_EDGES, visible=[0, 1, 2], labels=[[3, 4]], weights=rng.normal(0, 0.05, len(TINY_EDGES)))
+    x, y = rng.choice([-1, 1], size=(12, 3)), rng.integers(0, 2, 12)
+    cfg = TrainConfig(epochs=epochs, batch_size=4, num_chains=6, pos_sweeps=2, neg_sweeps=2, lr=0.05,
+                      checkpoint=str(checkpoint), checkpoint_every=2, progress=False)
+    return Trainer(m, cfg).train(x, y)
+
+
+def _resume_tiny(path):
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:  # resume a copy: the corpus file stays as it was
+        copy = Path(d) / Path(path).name
+        shutil.copyfile(path, copy)
+        try:
+            return tiny_dbm_run(copy, epochs=3)
+        except ValueError as exc:  # the copy's name is not the corpus file's: say which file it was
+            raise ValueError(str(exc).replace(str(copy), str(path))) from None
+
+
+def _looped_ok(res):
+    model, state = res
+    assert all(bool(np.isfinite(t.detach().numpy()).all()) for t in model.state_dict().values()
+               if t.is_floating_point()), "non-finite weights"
+
+
+def _tensors_ok(d):
+    assert isinstance(d, dict) and all(isinstance(v, np.ndarray) for v in d.values())
+
+
 def loaders() -> dict:
     """name -> (load(path), check(result)): ``check`` asserts what an accepted file must satisfy."""
     from paradigmlab.optimize import io as oio
@@ -56,12 +99,16 @@ def loaders() -> dict:
         "cnf": (oio.read_cnf, _cnf_ok),
         "qubo": (oio.read_qubo, _qubo_ok),
     }
-    try:
-        from paradigmlab.pbit.io import load_model
+    from paradigmlab.costmodel.experiments import load_tensors
+    from paradigmlab.ebm import SparseDBM
+    from paradigmlab.looped.train import load_checkpoint
+    from paradigmlab.pbit.io import load_model
 
-        table["pbit-model"] = (load_model, _finite_model)
-    except ImportError:
-        pass
+    table["pbit-model"] = (load_model, _finite_model)
+    table["dbm"] = (SparseDBM.load, _dbm_ok)
+    table["dbm-checkpoint"] = (_resume_tiny, lambda t: _dbm_ok(t.model))
+    table["looped-checkpoint"] = (load_checkpoint, _looped_ok)
+    table["tensors"] = (load_tensors, _tensors_ok)
     return table
 
 

@@ -125,6 +125,116 @@ def seeds(tmp: Path) -> dict[str, list[Path]]:
     return out
 
 
+def binary_seeds(tmp: Path) -> dict[str, list[Path]]:
+    """Valid seed files of the binary loaders: p-bit model files (and a text one), DBM models, training
+    and looped checkpoints, tensor files."""
+    import torch
+
+    from fuzz_worker import tiny_dbm_run
+    from paradigmlab.ebm import SparseDBM
+    from paradigmlab.looped.model import LoopedConfig
+    from paradigmlab.looped.train import TrainConfig, torch_threads, train
+    from paradigmlab.data.text import load_text_data
+    from paradigmlab.pbit.io import save_npz
+    from paradigmlab.pbit.model import IsingModel
+
+    rng = np.random.default_rng(1)
+    out: dict[str, list[Path]] = {}
+    m = IsingModel({(0, 1): 0.5, (1, 2): -1.25, (2, 3): 0.75, (0, 3): 1.0}, [0.25, 0.0, -0.5, 1.0], beta=0.8)
+    (tmp / "m.txt").write_text("# nodes 4\n0 1 0.5\n1 2 -1.25\n2 3 0.75\n0 3 1\n0 0.25\n2 -0.5\n3 1\n")
+    save_npz(m, tmp / "csr.npz")
+    np.savez(tmp / "dense.npz", J=m.to_dense(), h=m.h, beta=np.array(0.8))
+    bqm = m.to_bqm()
+    bqm.relabel_variables({v: v for v in bqm.variables})
+    (tmp / "bqm.json").write_text(__import__("json").dumps(bqm.to_serializable()))
+    out["pbit-model"] = [tmp / "m.txt", tmp / "csr.npz", tmp / "dense.npz", tmp / "bqm.json"]
+    from fuzz_worker import TINY_EDGES
+
+    for block in ("independent", "softmax"):
+        d = SparseDBM(8, TINY_EDGES, visible=[0, 1, 2], labels=[[3, 4]], weights=rng.normal(0, 0.5, len(TINY_EDGES)),
+                      label_block=block)
+        d.save(tmp / f"dbm_{block}.npz")
+    out["dbm"] = [tmp / "dbm_independent.npz", tmp / "dbm_softmax.npz"]
+    tiny_dbm_run(tmp / "train_ckpt.npz", epochs=1)
+    out["dbm-checkpoint"] = [tmp / "train_ckpt.npz"]
+    data = load_text_data("shakespeare", "bytes", seed=0, max_chars=50_000)
+    with torch_threads(1):
+        train(LoopedConfig(vocab_size=256, block_size=8, d_model=8, n_head=2, layers=1, loops=2),
+              TrainConfig(steps=2, batch_size=2, eval_every=2, eval_batches=1, warmup_steps=1, progress=False,
+                          device="cpu", out_dir=str(tmp / "lm")), data)
+    (tmp / "lm" / "ckpt.pt").rename(tmp / "lm.pt")
+    out["looped-checkpoint"] = [tmp / "lm.pt"]
+    np.save(tmp / "w.npy", rng.normal(size=(8, 8)).astype(np.float32))
+    np.savez(tmp / "ws.npz", a=rng.normal(size=16), b=rng.normal(size=(4, 4)))
+    torch.save({"w": torch.randn(4, 4), "step": torch.tensor(3)}, tmp / "sd.pt")
+    out["tensors"] = [tmp / "w.npy", tmp / "ws.npz", tmp / "sd.pt"]
+    return out
+
+
+def structured_mutations(path: Path) -> list[tuple[str, bytes]]:
+    """Well-formed archives with wrong contents: an array dropped, filled with NaN, made complex, cut
+    short or (a scalar) turned into a vector, a huge declared size, an unknown array; for a torch
+    checkpoint the same on its tensors and counters."""
+    import io
+
+    out: list[tuple[str, bytes]] = []
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        for k, a in arrays.items():
+            variants = [("drop-key", None)]
+            if a.dtype.kind == "f" and a.size:
+                variants += [("nan-array", np.full_like(a, np.nan)), ("complex", a.astype(np.complex128))]
+            if a.ndim and a.shape[0] > 1:
+                variants.append(("shape", a[:-1]))
+            if a.ndim == 0:
+                variants.append(("scalar-to-vector", np.stack([a, a])))
+                if a.dtype.kind in "iu":
+                    variants.append(("huge", np.array(10**15, dtype=np.int64)))
+            if k == "J_shape":
+                variants.append(("huge", np.array([10**15, 10**15])))
+            for kind, new in variants:
+                edited = {kk: vv for kk, vv in arrays.items() if kk != k}
+                if new is not None:
+                    edited[k] = new
+                buf = io.BytesIO()
+                np.savez(buf, **edited)
+                out.append((kind, buf.getvalue()))
+        buf = io.BytesIO()
+        np.savez(buf, **arrays, surprise=np.zeros(3))
+        out.append(("extra-key", buf.getvalue()))
+    elif path.suffix == ".pt":
+        import torch
+
+        def edited(fn) -> bytes:
+            state = torch.load(path, weights_only=True)
+            fn(state)
+            buf = io.BytesIO()
+            torch.save(state, buf)
+            return buf.getvalue()
+
+        state = torch.load(path, weights_only=True)
+        if isinstance(state, dict) and "model" in state:  # a looped checkpoint
+            first = next(iter(state["model"]))
+            out += [("nan-array", edited(lambda s: s["model"][first].fill_(float("nan")))),
+                    ("negative-count", edited(lambda s: s["result"].__setitem__("steps_done", -2))),
+                    ("bad-config", edited(lambda s: s["model_config"].__setitem__("head_dim", 0)))]
+            out += [("drop-key", edited(lambda s, k=k: s.pop(k))) for k in list(state)]
+        else:  # a tensor dict
+            out += [("nan-array", edited(lambda s: s["w"].fill_(float("nan"))))]
+    return out
+
+
+#: Structured mutations each loader must refuse (the others may load, if what loads passes the invariants).
+STRUCTURED_MUST_REFUSE = {
+    "pbit-model": ("nan-array", "complex", "scalar-to-vector", "huge", "extra-key"),
+    "dbm": ("nan-array", "complex", "scalar-to-vector", "huge", "extra-key"),
+    "dbm-checkpoint": ("nan-array", "complex", "extra-key", "shape"),
+    "looped-checkpoint": ("nan-array", "negative-count", "bad-config", "drop-key"),
+    "tensors": ("nan-array",),
+}
+
+
 # ---------------------------------------------------------------- running it
 def run_worker(loader: str, files: list[Path], timeout: float = 300.0) -> list[dict]:
     """Outcomes of loading ``files`` with ``loader`` in a worker process, restarted after any crash."""
@@ -157,7 +267,7 @@ def corpus(tmp: Path, loader: str, seed_files: list[Path]) -> tuple[list[Path], 
     rng = np.random.default_rng(sum(map(ord, loader)))  # fixed per loader: the same corpus every run
     files, kind_of = [], {}
     for s in seed_files:
-        for k, (kind, data) in enumerate(mutations(s.read_bytes(), rng, PER_SEED)):
+        for k, (kind, data) in enumerate(mutations(s.read_bytes(), rng, PER_SEED) + structured_mutations(s)):
             p = tmp / f"{s.stem}.m{k:03d}{s.suffix}"
             p.write_bytes(data)
             files.append(p)
@@ -171,19 +281,27 @@ def summarise(outcomes: list[dict]) -> Counter:
 
 #: Loaders of text formats: their value mutations (NaN, huge sizes, non-UTF-8) must be refused.
 TEXT_LOADERS = ("gset", "cnf", "qubo")
+BINARY_LOADERS = ("pbit-model", "dbm", "dbm-checkpoint", "looped-checkpoint", "tensors")
 
 
-@pytest.mark.parametrize("loader", ["idx", "gset", "cnf", "qubo"])
-def test_mutation_corpus(tmp_path, loader):
-    seed_files = seeds(tmp_path)[loader]
+@pytest.fixture(scope="module")
+def binary_seed_files(tmp_path_factory):
+    return binary_seeds(tmp_path_factory.mktemp("seeds"))
+
+
+@pytest.mark.parametrize("loader", ["idx", *TEXT_LOADERS, *BINARY_LOADERS])
+def test_mutation_corpus(tmp_path, loader, request):
+    seed_files = (request.getfixturevalue("binary_seed_files") if loader in BINARY_LOADERS else seeds(tmp_path))[loader]
     files, kind_of = corpus(tmp_path, loader, seed_files)
     outcomes = run_worker(loader, files)
     assert len(outcomes) == len(files)
     bad = [o for o in outcomes if o["status"] not in ("clean", "accepted")]
-    if loader in TEXT_LOADERS:
-        bad += [o for o in outcomes if o["status"] == "accepted" and kind_of[o["file"]] in MUST_REFUSE]
+    text_seed = {str(f) for f in files if Path(f).suffix in (".txt", ".cnf", ".qubo", ".json")}
+    must = set(STRUCTURED_MUST_REFUSE.get(loader, ())) | (set(MUST_REFUSE) if loader in TEXT_LOADERS else set())
+    bad += [o for o in outcomes if o["status"] == "accepted"
+            and (kind_of[o["file"]] in must or (o["file"] in text_seed and kind_of[o["file"]] in MUST_REFUSE))]
     counts = summarise(outcomes)
-    print(f"{loader}: {len(files)} files: {dict(counts)}")
+    print(f"\n{loader}: {len(files)} files: {dict(counts)}")
     assert not bad, "\n".join(f"{kind_of[o['file']]}: {o['file']}: {o['status']} {o.get('type', '')}: "
                               f"{o.get('message', '')[:200]}" for o in bad[:10])
     assert counts["clean"] > len(files) // 3  # the corpus really exercises the error paths
@@ -233,3 +351,61 @@ def test_cnf_round_trip(n, clauses):
     with tempfile.TemporaryDirectory() as d:
         back = oio.read_cnf(oio.write_cnf(Path(d) / "f.cnf", CNF(clauses, num_vars=n)))
     assert back.clauses == clauses and back.num_vars == n
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from([".txt", ".json", ".npz"]))
+def test_model_loader_never_fails_uncleanly_on_arbitrary_bytes(data, suffix):
+    import tempfile
+
+    from paradigmlab.pbit.io import load_model
+
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / f"x{suffix}"
+        p.write_bytes(data)
+        try:
+            model, offset = load_model(p)
+        except ValueError as exc:
+            assert "x" + suffix in str(exc)
+        else:
+            assert np.all(np.isfinite(model.J.data)) and np.isfinite(offset)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 7).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.floats(-3, 3, allow_nan=False), min_size=n * n, max_size=n * n),
+    st.lists(st.floats(-3, 3, allow_nan=False), min_size=n, max_size=n))))
+def test_ising_model_agrees_with_its_bqm_and_its_files(args):
+    import tempfile
+
+    from paradigmlab.pbit.io import load_model, save_npz
+    from paradigmlab.pbit.model import IsingModel
+
+    n, flat, h = args
+    A = np.array(flat).reshape(n, n)
+    J = np.triu(A, 1) + np.triu(A, 1).T
+    m = IsingModel(J, np.array(h))
+    S = np.array(list(__import__("itertools").product([-1, 1], repeat=n)), dtype=np.int8)
+    bqm = m.to_bqm()
+    assert np.allclose(m.energy(S), bqm.energies((S, list(range(n)))))
+    with tempfile.TemporaryDirectory() as d:
+        save_npz(m, Path(d) / "m.npz")
+        back, _ = load_model(Path(d) / "m.npz")
+    assert np.array_equal(back.to_dense(), m.to_dense()) and np.array_equal(back.h, m.h)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.sampled_from(["d_model", "n_head", "layers", "loops", "head_dim", "n_kv_head", "d_ff",
+                                        "block_size", "vocab_size", "min_loops"]),
+                       st.one_of(st.integers(-3, 64), st.floats(-2, 2), st.none(), st.booleans()), max_size=5),
+       st.one_of(st.none(), st.floats(allow_nan=True), st.integers(-2, 2)))
+def test_looped_config_is_valid_or_refused(fields, eps):
+    from paradigmlab.looped import LoopedConfig, LoopedLM
+
+    kw = {**dict(vocab_size=32, block_size=8, d_model=16, n_head=2, layers=1, loops=1), **fields}
+    kw.setdefault("norm_eps", eps)
+    try:
+        cfg = LoopedConfig(**kw)
+    except (ValueError, TypeError):
+        return
+    LoopedLM(cfg)  # a config it accepts builds a model

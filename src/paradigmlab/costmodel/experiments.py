@@ -134,6 +134,8 @@ def load_tensors(path: str | Path) -> dict[str, np.ndarray]:
     for key, val in obj.items():
         arr = val.detach().float().numpy() if hasattr(val, "detach") else np.asarray(val)
         if np.issubdtype(arr.dtype, np.floating) and arr.size:
+            if not np.all(np.isfinite(arr)):  # an SQNR of NaN or inf data would be a number without meaning
+                raise ValueError(f"{path}: tensor {key!r} holds NaN or inf")
             arrays[key] = arr
     if not arrays:
         raise ValueError(f"{path}: holds no non-empty floating-point tensors")

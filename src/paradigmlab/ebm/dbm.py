@@ -169,6 +169,8 @@ class SparseDBM:
             declared_size(n, "num_nodes", 64, source=path)
             ints = {k: _int_array(z[k], k) for k in ("edges", "visible", "labels")}
             groups = None
+            if ("group_nodes" in z) != ("group_sizes" in z):
+                raise ValueError("group_nodes and group_sizes come together (a colouring), or not at all")
             if "group_nodes" in z:
                 nodes, sizes = _int_array(z["group_nodes"], "group_nodes"), _int_array(z["group_sizes"], "group_sizes")
                 if sizes.ndim != 1 or sizes.min(initial=0) < 0 or sizes.sum() != nodes.size or nodes.ndim != 1:

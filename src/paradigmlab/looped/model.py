@@ -71,7 +71,8 @@ class LoopedConfig:
         if self.block not in BLOCKS:
             raise ValueError(f"block must be one of {BLOCKS}, got {self.block!r}")
         for name in ("vocab_size", "block_size", "d_model", "n_head", "layers", "loops", "min_loops"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         for name in ("n_kv_head", "head_dim", "d_ff", "backprop_loops"):
             v = getattr(self, name)
