@@ -373,8 +373,8 @@ def test_model_loader_never_fails_uncleanly_on_arbitrary_bytes(data, suffix):
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 7).flatmap(lambda n: st.tuples(
-    st.just(n), st.lists(st.floats(-3, 3, allow_nan=False), min_size=n * n, max_size=n * n),
-    st.lists(st.floats(-3, 3, allow_nan=False), min_size=n, max_size=n))))
+    st.just(n), st.lists(st.floats(-3, 3, allow_nan=False, allow_subnormal=False), min_size=n * n, max_size=n * n),
+    st.lists(st.floats(-3, 3, allow_nan=False, allow_subnormal=False), min_size=n, max_size=n))))
 def test_ising_model_agrees_with_its_bqm_and_its_files(args):
     import tempfile
 
@@ -397,8 +397,8 @@ def test_ising_model_agrees_with_its_bqm_and_its_files(args):
 @settings(max_examples=60, deadline=None)
 @given(st.dictionaries(st.sampled_from(["d_model", "n_head", "layers", "loops", "head_dim", "n_kv_head", "d_ff",
                                         "block_size", "vocab_size", "min_loops"]),
-                       st.one_of(st.integers(-3, 64), st.floats(-2, 2), st.none(), st.booleans()), max_size=5),
-       st.one_of(st.none(), st.floats(allow_nan=True), st.integers(-2, 2)))
+                       st.one_of(st.integers(-3, 64), st.floats(-2, 2, allow_subnormal=False), st.none(), st.booleans()), max_size=5),
+       st.one_of(st.none(), st.floats(allow_nan=True, allow_subnormal=False), st.integers(-2, 2)))
 def test_looped_config_is_valid_or_refused(fields, eps):
     from paradigmlab.looped import LoopedConfig, LoopedLM
 
