@@ -124,3 +124,37 @@ def test_diverging_loss_stops_with_an_error(tmp_path, data):
 def test_train_config_misuse(bad):
     with pytest.raises(ValueError):
         TrainConfig(**bad)
+
+
+def _tiny_dbm_run(ckpt, epochs, allow_changes=False, **kw):
+    from paradigmlab.ebm import SparseDBM, TrainConfig as DBMConfig, Trainer
+
+    edges = np.array([[0, 5], [1, 5], [1, 6], [2, 6], [2, 7], [0, 7], [3, 5], [3, 6], [4, 6], [4, 7], [5, 6], [6, 7]])
+    rng = np.random.default_rng(0)
+    m = SparseDBM(8, edges, visible=[0, 1, 2], labels=[[3, 4]], weights=rng.normal(0, 0.05, len(edges)))
+    x, y = rng.choice([-1, 1], size=(12, 3)), rng.integers(0, 2, 12)
+    cfg = DBMConfig(epochs=epochs, batch_size=4, num_chains=6, pos_sweeps=2, neg_sweeps=2, lr=0.05,
+                    checkpoint=str(ckpt), checkpoint_every=2, progress=False, **kw)
+    return Trainer(m, cfg).train(x, y, allow_changes=allow_changes)
+
+
+def test_dbm_resume_with_other_settings_is_refused_unless_allowed(tmp_path):
+    ckpt = tmp_path / "c.npz"
+    _tiny_dbm_run(ckpt, 1)
+    with pytest.raises(ValueError, match="other settings \\(weight_decay\\)"):
+        _tiny_dbm_run(ckpt, 2, weight_decay=0.5)
+    assert _tiny_dbm_run(ckpt, 2, allow_changes=True, weight_decay=0.5).update == 6
+
+
+def test_dbm_cli_has_the_override_flag(capsys):
+    with pytest.raises(SystemExit):
+        main(["ebm", "train", "--help"])
+    assert "--allow-resume-changes" in capsys.readouterr().out
+
+
+def test_dbm_checkpoint_with_a_stale_temporary_resumes_cleanly(tmp_path):
+    ckpt = tmp_path / "c.npz"
+    _tiny_dbm_run(ckpt, 1)
+    stale = tmp_path / "c.npzq1w2e3.tmp.npz"
+    stale.write_bytes(b"")
+    assert _tiny_dbm_run(ckpt, 2).update == 6 and not stale.exists()

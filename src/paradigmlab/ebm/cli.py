@@ -46,6 +46,8 @@ def add_train_options(p: argparse.ArgumentParser, minutes: float = 10.0) -> None
                    help="label p-bits flip one by one (Niazi et al.) or form one categorical variable "
                         "(default: the recipe's)")
     p.add_argument("--seed", type=nonnegative_int, default=0)
+    p.add_argument("--allow-resume-changes", action="store_true",
+                   help="resume a checkpoint even if it was written with other training settings")
 
 
 def train_arguments(args: argparse.Namespace) -> dict:
@@ -57,7 +59,7 @@ def train_arguments(args: argparse.Namespace) -> dict:
     if not isinstance(recipe, dict):
         raise ValueError(f"--recipe must be a JSON object of TrainConfig fields, got {args.recipe!r}")
     return dict(eval_every=args.eval_every, eval_n=args.eval_n, seed=args.seed, label_copies=args.label_copies,
-                label_block=args.label_block, recipe=recipe)
+                label_block=args.label_block, recipe=recipe, allow_resume_changes=args.allow_resume_changes)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

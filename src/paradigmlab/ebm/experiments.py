@@ -88,11 +88,12 @@ def evaluate_shipped(split: MnistSplit, n: int | None = None) -> dict:
 
 def train_dbm(split: MnistSplit, minutes: float, checkpoint: str | Path | None, eval_every: int = 250,
               eval_n: int = 1000, epochs: float = 800.0, seed: int = 0, progress: bool = True,
-              label_copies: int | None = None, label_block: str | None = None,
+              label_copies: int | None = None, label_block: str | None = None, allow_resume_changes: bool = False,
               **recipe) -> tuple[SparseDBM, Trainer]:
     """Train the Niazi-graph DBM (with ``label_copies`` label copies, ``label_block`` label p-bits; None:
     :data:`DBM_LABEL_COPIES`, :data:`DBM_LABEL_BLOCK`) for ``epochs`` (the learning-rate decay horizon) or
-    ``minutes`` of training time, whichever ends first, resuming ``checkpoint`` if present.
+    ``minutes`` of training time, whichever ends first, resuming ``checkpoint`` if present (one written
+    with other settings only if ``allow_resume_changes``).
 
     Accuracy estimates along the way use the first ``eval_n`` test images.
     ``label_lr_scale`` is ``1 / label_copies`` for the softmax block (see
@@ -105,7 +106,8 @@ def train_dbm(split: MnistSplit, minutes: float, checkpoint: str | Path | None, 
     cfg = TrainConfig(**{**DBM_RECIPE.to_dict(), **recipe}, epochs=epochs, seed=seed, time_limit_s=60.0 * minutes,
                       checkpoint=None if checkpoint is None else str(checkpoint), checkpoint_every=eval_every,
                       eval_every=eval_every, eval_samples=READOUT, progress=progress)
-    trainer = Trainer(model, cfg).train(split.x_train, split.y_train, split.x_test[:eval_n], split.y_test[:eval_n])
+    trainer = Trainer(model, cfg).train(split.x_train, split.y_train, split.x_test[:eval_n], split.y_test[:eval_n],
+                                        allow_changes=allow_resume_changes)
     return model, trainer
 
 
@@ -339,13 +341,14 @@ def report_run(quick: bool) -> dict:
 # ------------------------------------------------------------ the CLI's commands
 def train_and_save(minutes: float, checkpoint: str | Path | None, out: str | Path, eval_every: int = 250,
                    eval_n: int = 1000, seed: int = 0, label_copies: int | None = None, label_block: str | None = None,
-                   recipe: dict | None = None) -> dict:
+                   recipe: dict | None = None, allow_resume_changes: bool = False) -> dict:
     """``paradigmlab ebm train``: :func:`train_dbm` with the recipe (``recipe`` overrides its fields; None
     label options: the recipe's), save the model to ``out``; return the run's summary with the last
     accuracy estimate."""
     split = load_split()
     model, trainer = train_dbm(split, minutes, checkpoint, eval_every=eval_every, eval_n=eval_n, seed=seed,
-                               label_copies=label_copies, label_block=label_block, **(recipe or {}))
+                               label_copies=label_copies, label_block=label_block,
+                               allow_resume_changes=allow_resume_changes, **(recipe or {}))
     path = model.save(out)
     last = trainer.history[-1]["accuracy"] if trainer.history else float("nan")
     return dict(trainer.summary(len(split.y_train)), accuracy_estimate=last, model_path=str(path),

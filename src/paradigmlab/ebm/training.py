@@ -225,8 +225,12 @@ class Trainer:
 
     # ------------------------------------------------------------ the loop
     def train(self, images: np.ndarray, y: np.ndarray, eval_images: np.ndarray | None = None,
-              eval_labels: np.ndarray | None = None) -> "Trainer":
-        """Train (resuming from ``config.checkpoint`` if it exists) until the epochs or the time limit run out."""
+              eval_labels: np.ndarray | None = None, allow_changes: bool = False) -> "Trainer":
+        """Train (resuming from ``config.checkpoint`` if it exists) until the epochs or the time limit run out.
+
+        A checkpoint written with other settings than this config's (outside the fields that may change
+        on resume) is refused unless ``allow_changes``; one of other data, graph or layout always is.
+        """
         c, m = self.config, self.model
         x = m.check_images(images)
         y = np.asarray(y, dtype=np.int64).reshape(-1)
@@ -239,7 +243,7 @@ class Trainer:
         if c.checkpoint:
             remove_stale_temporaries(c.checkpoint)  # what a kill -9 mid-write left behind
         if c.checkpoint and Path(c.checkpoint).exists():
-            self._load(Path(c.checkpoint), digest)
+            self._load(Path(c.checkpoint), digest, allow_changes)
         elif c.data_biases and self.update == 0:
             m.h[m.visible] = np.arctanh(np.clip(x.mean(0, dtype=np.float64), -0.95, 0.95))
             m.h[m.labels.ravel()] = np.arctanh(np.clip(m.label_spins(y).mean(0, dtype=np.float64), -0.95, 0.95))
@@ -301,7 +305,7 @@ class Trainer:
                     layout=_digest(m.visible, m.labels), label_block=m.label_block)
         save_json_in_npz(path, arrays, meta)
 
-    def _load(self, path: Path, digest: str) -> None:
+    def _load(self, path: Path, digest: str, allow_changes: bool = False) -> None:
         m = self.model
         z = read_npz(path, "training checkpoint", required={"meta_json", "weights", "h", "vel_w", "vel_h", "pos", "neg"},
                      allowed={"meta_json", "weights", "h", "vel_w", "vel_h", "pos", "neg", "cond"})
@@ -314,10 +318,11 @@ class Trainer:
         mine = {k: v for k, v in asdict(self.config).items() if k not in _RESUMABLE}
         # a field newer than the checkpoint counts as its default
         theirs = {k: v for k, v in {**asdict(TrainConfig()), **meta["config"]}.items() if k not in _RESUMABLE}
-        if mine != theirs:
+        if mine != theirs and not allow_changes:
             diff = sorted(k for k in mine if mine[k] != theirs.get(k))
             raise ValueError(f"{path}: checkpoint was written with other settings ({', '.join(diff)}); "
-                             "use another checkpoint path or the same settings")
+                             "use another checkpoint path, the same settings, or allow the change explicitly "
+                             "(--allow-resume-changes)")
         if meta.get("data") != digest or meta.get("edges") != m.coupling.num_edges or meta.get("nodes") != m.num_nodes:
             raise ValueError(f"{path}: checkpoint belongs to another data set or graph")
         if meta.get("layout") != _digest(m.visible, m.labels):  # absent in older versions: cannot be checked
