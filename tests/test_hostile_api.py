@@ -45,3 +45,25 @@ def test_clamp_holds_exactly_the_values_given(ring):
 def test_model_constructor_misuse(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(lr=float("inf")), "lr must be finite"), (dict(batch_size=2.5), "batch_size must be an integer"),
+    (dict(weight_decay=float("nan")), "weight_decay must be finite"), (dict(epochs=0), "epochs must be > 0"),
+    (dict(momentum=1.0), "momentum must be < 1"), (dict(phase_threads=0), "phase_threads must be >= 1"),
+])
+def test_dbm_train_config_misuse(kw, match):
+    from paradigmlab.ebm import TrainConfig
+
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kw)
+
+
+def test_sparse_dbm_constructor_misuse():
+    from paradigmlab.ebm import SparseDBM
+
+    edges = np.array([[0, 2], [1, 2], [2, 3]])
+    with pytest.raises(ValueError, match="beta must be >= 0"):
+        SparseDBM(4, edges, visible=[0], labels=[[1, 3]], beta=-1.0)
+    with pytest.raises(ValueError, match="distinct"):
+        SparseDBM(4, edges, visible=[0, 1], labels=[[1, 3]])

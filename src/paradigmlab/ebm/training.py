@@ -101,18 +101,25 @@ class TrainConfig:
         if isinstance(self.eval_samples, dict):
             self.eval_samples = SamplingSchedule(**self.eval_samples)
         for name in ("batch_size", "num_chains", "pos_sweeps", "neg_sweeps", "checkpoint_every"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not self.epochs > 0 or not self.lr > 0:
-            raise ValueError("epochs and lr must be positive")
-        if not 0 <= self.momentum < 1 or self.weight_decay < 0 or self.discriminative < 0 or self.generative < 0:
-            raise ValueError("momentum must be in [0, 1), weight_decay, generative and discriminative >= 0")
-        if self.phase_threads is not None and int(self.phase_threads) < 1:
-            raise ValueError(f"phase_threads must be >= 1 or None, got {self.phase_threads}")
-        if self.label_weight_decay is not None and not self.label_weight_decay >= 0:
-            raise ValueError(f"label_weight_decay must be >= 0 or None, got {self.label_weight_decay}")
-        if not self.label_lr_scale > 0:
-            raise ValueError(f"label_lr_scale must be > 0, got {self.label_lr_scale}")
+            integer(getattr(self, name), name, min=1)
+        integer(self.eval_every, "eval_every", min=0)
+        integer(self.seed, "seed", min=0)
+        number(self.epochs, "epochs", positive=True)
+        number(self.lr, "lr", positive=True)
+        if self.lr_final is not None:
+            number(self.lr_final, "lr_final", min=0.0)
+        number(self.momentum, "momentum", min=0.0)
+        if not self.momentum < 1:
+            raise ValueError(f"momentum must be < 1, got {self.momentum}")
+        for name in ("weight_decay", "discriminative", "generative"):
+            number(getattr(self, name), name, min=0.0)
+        if self.phase_threads is not None:
+            integer(self.phase_threads, "phase_threads", min=1)
+        if self.label_weight_decay is not None:
+            number(self.label_weight_decay, "label_weight_decay", min=0.0)
+        number(self.label_lr_scale, "label_lr_scale", positive=True)
+        if self.time_limit_s is not None:
+            number(self.time_limit_s, "time_limit_s", positive=True)
         if self.generative + self.discriminative <= 0:
             raise ValueError("generative + discriminative must be > 0 (otherwise nothing is learned)")
 
