@@ -73,6 +73,11 @@ def positive_float(text: str) -> float:
     return _parsed(text, float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0")
 
 
+def nonnegative_float(text: str) -> float:
+    """argparse ``type=`` for finite numbers >= 0 (a temperature of 0 is greedy decoding)."""
+    return _parsed(text, float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
+
+
 def _parsed(text: str, kind: type, ok, what: str):
     try:
         v = kind(text)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from paradigmlab.cliutil import (JSON_HELP, add_json_option, add_out_option, json_to_stdout, nonnegative_int,
-                                 positive_float, positive_int, write_json_option)
+from paradigmlab.cliutil import (JSON_HELP, add_json_option, add_out_option, json_to_stdout, nonnegative_float,
+                                 nonnegative_int, positive_int, write_json_option)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("checkpoint", help="ckpt.pt or the run folder holding it")
     g.add_argument("--prompt", default="")
     g.add_argument("--max-new-tokens", type=positive_int, default=200)
-    g.add_argument("--temperature", type=positive_float, default=0.8)
+    g.add_argument("--temperature", type=nonnegative_float, default=0.8)
     g.add_argument("--top-k", type=nonnegative_int, default=50)
     g.add_argument("--seed", type=nonnegative_int, default=0)
     g.add_argument("--no-cache", action="store_true", help="recompute the whole context every token")
