@@ -145,6 +145,21 @@ def _sweep_block(S, C, indptr, indices, data, h, order, held, betas, chain_beta,
     rng1[c0:c0 + w] = s1
 
 
+#: Bytes per cache line: thread blocks of chains are multiples of 16 float32s, so with rows starting on a
+#: line no two threads write the same line (false sharing cost up to 1.8x on 64 chains and 2 threads).
+CACHE_LINE = 64
+
+
+def cache_line_aligned(shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
+    """An uninitialised C-contiguous array whose first element starts on a cache line (numpy itself only
+    promises 16 bytes)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    buf = np.empty(nbytes + CACHE_LINE, np.uint8)
+    off = (-buf.ctypes.data) % CACHE_LINE
+    return buf[off:off + nbytes].view(dtype).reshape(shape)
+
+
 def _splitmix64(x: np.ndarray) -> np.ndarray:
     x = (x + np.uint64(0x9E3779B97F4A7C15)) & np.uint64(0xFFFFFFFFFFFFFFFF)
     z = x.copy()
@@ -179,7 +194,8 @@ class NumbaKernel(Kernel):
 
     def set_states(self, states: np.ndarray) -> None:
         S = np.asarray(states).reshape(self.num_chains, self.num_nodes)
-        self.S = np.ascontiguousarray(S.T, dtype=np.float32)  # (N, chains), chains innermost
+        self.S = cache_line_aligned((self.num_nodes, self.num_chains))  # (N, chains), chains innermost
+        self.S[...] = S.T
         if self.clamp_nodes.size:
             self.S[self.clamp_nodes, :] = self._clamp_values
 
