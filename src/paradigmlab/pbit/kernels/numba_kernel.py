@@ -145,8 +145,10 @@ def _sweep_block(S, C, indptr, indices, data, h, order, held, betas, chain_beta,
     rng1[c0:c0 + w] = s1
 
 
-#: Bytes per cache line: thread blocks of chains are multiples of 16 float32s, so with rows starting on a
-#: line no two threads write the same line (false sharing cost up to 1.8x on 64 chains and 2 threads).
+#: Bytes per cache line. Where the state array starts decides how each thread's block of chains (a
+#: multiple of 16 float32s) falls on cache lines, and that changed the kernel's speed by up to 1.7x from
+#: one allocation to the next; rows starting on a line make it reproducible, and were the fastest start on
+#: two of the three benchmark graphs (the periodic lattice runs faster misaligned; see benchmarks/RESULTS.md).
 CACHE_LINE = 64
 
 
