@@ -147,8 +147,8 @@ def _sweep_block(S, C, indptr, indices, data, h, order, held, betas, chain_beta,
 
 #: Bytes per cache line. Where the state array starts decides how each thread's block of chains (a
 #: multiple of 16 float32s) falls on cache lines, and that changed the kernel's speed by up to 1.7x from
-#: one allocation to the next; rows starting on a line make it reproducible, and were the fastest start on
-#: two of the three benchmark graphs (the periodic lattice runs faster misaligned; see benchmarks/RESULTS.md).
+#: one allocation to the next (64 chains, 2 threads); rows starting on a line make it reproducible, and
+#: were the fastest start on two of the three benchmark graphs (the periodic lattice ran faster misaligned).
 CACHE_LINE = 64
 
 
