@@ -166,10 +166,10 @@ def test_npz_examples_from_the_issue(tmp_path):
 @pytest.mark.parametrize("text,match", [
     ("0 1 1\n2 0.5\n2 0.7\n", "field of node 2 given twice"),
     ("# nodes 10 p-bits\n0 1 1\n", "expected '# nodes N'"),
-    ("1_0 1 1\n", "expected an integer node index"),
+    ("1_0 1 1\n", ":1: node index must be an integer"),
     ("# nodes 1000000000000\n0 1 1\n", "GiB"),
     ("0 999999999999 1\n", "GiB"),
-    ("0 1 1e999\n", "not finite"),
+    ("0 1 1e999\n", ":1: value must be finite"),
 ])
 def test_text_edge_list_examples_from_the_issue(tmp_path, text, match):
     p = tmp_path / "m.txt"

@@ -29,11 +29,11 @@ def test_text_npz_and_bqm_json_load_the_same_model(tmp_path):
 @pytest.mark.parametrize(
     "content, match",
     [
-        ("0 1 1.0\n1 x 2.0\n", ":2: expected an integer"),
+        ("0 1 1.0\n1 x 2.0\n", ":2: node index must be an integer"),
         ("0 1 1.0\n1 2 3 4\n", ":2: expected 'i j J_ij'"),
         ("0 1 1.0\n1 0 2.0\n", "asymmetric"),
         ("0 0 1.0\n", "self-coupling"),
-        ("0 1 nan\n", "not finite"),
+        ("0 1 nan\n", ":1: value must be finite"),
         ("# nodes 2\n0 5 1.0\n", "outside the declared 2 nodes"),
     ],
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -75,6 +76,28 @@ def real_array(a, name: str, *, shape: tuple | None = None, dtype=np.float64, fi
     if finite and out.dtype.kind == "f" and not np.all(np.isfinite(out)):
         raise InputError(f"{_where(name, source, None)} must be finite (it holds nan or inf)")
     return out
+
+
+_INT_TOKEN = re.compile(r"[+-]?[0-9]+")
+_FLOAT_TOKEN = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def int_token(tok: str, name: str, *, source: str | os.PathLike | None = None, line: int | None = None,
+              min: int | None = None) -> int:
+    """One integer field of a text file, parsed strictly: optional sign and decimal digits only (Python's
+    ``int`` would also take ``1_0``, which a data file never means)."""
+    if not _INT_TOKEN.fullmatch(tok):
+        raise InputError(f"{_where(name, source, line)} must be an integer, got {tok!r}")
+    return integer(int(tok), name, min=min, source=source, line=line)
+
+
+def float_token(tok: str, name: str, *, source: str | os.PathLike | None = None, line: int | None = None) -> float:
+    """One real field of a text file, parsed strictly and finite (no ``inf``, ``nan``, ``1_0``, ``0x1p3``)."""
+    if tok.lstrip("+-").lower() in ("inf", "infinity", "nan"):
+        raise InputError(f"{_where(name, source, line)} must be finite, got {tok!r}")
+    if not _FLOAT_TOKEN.fullmatch(tok):
+        raise InputError(f"{_where(name, source, line)} must be a number, got {tok!r}")
+    return number(float(tok), name, source=source, line=line)
 
 
 def memory_limit_bytes() -> int:

@@ -23,7 +23,6 @@ readers read back exactly.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Iterator
 
@@ -31,15 +30,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from paradigmlab.measure import atomic_path
-from paradigmlab.validate import declared_size, text_lines
+from paradigmlab.validate import declared_size, float_token, int_token, text_lines
 
 PathLike = str | os.PathLike
 
 
 #: Bytes one declared node/variable may cost downstream (CSR row pointer, fields, states, colouring).
 BYTES_PER_NODE = 64
-_INT = re.compile(r"[+-]?[0-9]+")
-_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def _data_lines(path: PathLike, comment: tuple[str, ...], stop: str | None = None) -> Iterator[tuple[int, list[str]]]:
@@ -56,16 +53,8 @@ def _data_lines(path: PathLike, comment: tuple[str, ...], stop: str | None = Non
 
 
 def _number(tok: str, kind: type, path: PathLike, no: int, what: str):
-    """Parse one field strictly: plain decimal digits only (no ``1_0``, ``0x10``, ``inf`` or ``nan``)."""
-    if kind is float and tok.lstrip("+-").lower() in ("inf", "infinity", "nan"):
-        raise ValueError(f"{path}:{no}: {what} must be finite, got {tok!r}")
-    if not (_INT if kind is int else _FLOAT).fullmatch(tok):
-        raise ValueError(f"{path}:{no}: {what} must be {'an integer' if kind is int else 'a finite number'}, "
-                         f"got {tok!r}")
-    v = kind(tok)
-    if kind is float and not np.isfinite(v):
-        raise ValueError(f"{path}:{no}: {what} must be finite, got {tok!r}")
-    return v
+    """Parse one field strictly (:func:`paradigmlab.validate.int_token` / ``float_token``)."""
+    return (int_token if kind is int else float_token)(tok, what, source=path, line=no)
 
 
 def _weight(tok: str, path: PathLike, no: int) -> float:

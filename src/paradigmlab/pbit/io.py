@@ -12,7 +12,6 @@ Every reader reports the file and line of a malformed entry.
 from __future__ import annotations
 
 import json
-import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -22,7 +21,8 @@ import scipy.sparse as sp
 
 from paradigmlab.measure import savez_atomic
 from paradigmlab.pbit.model import IsingModel
-from paradigmlab.validate import InputError, declared_size, integer, number, real_array, text_lines
+from paradigmlab.validate import (InputError, declared_size, float_token, int_token, integer, number, real_array,
+                                  text_lines)
 
 
 def load_model(path: str | Path) -> tuple[IsingModel, float]:
@@ -225,22 +225,9 @@ def _load_text(path: Path) -> IsingModel:
     return IsingModel(couplings, h, num_nodes=n)
 
 
-_INT = re.compile(r"[0-9]+")
-_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
-
-
 def _int(tok: str, path: Path, lineno: int) -> int:
-    if not _INT.fullmatch(tok):  # plain digits: no sign, no '1_0', no '0x10'
-        raise ValueError(f"{path}:{lineno}: expected an integer node index (digits only, >= 0), got {tok!r}")
-    return int(tok)
+    return int_token(tok, "node index", source=path, line=lineno, min=0)
 
 
 def _float(tok: str, path: Path, lineno: int) -> float:
-    if tok.lstrip("+-").lower() in ("nan", "inf", "infinity"):
-        raise ValueError(f"{path}:{lineno}: value {tok} is not finite")
-    if not _FLOAT.fullmatch(tok):
-        raise ValueError(f"{path}:{lineno}: expected a finite number, got {tok!r}")
-    v = float(tok)
-    if not np.isfinite(v):
-        raise ValueError(f"{path}:{lineno}: value {tok} is not finite")
-    return v
+    return float_token(tok, "value", source=path, line=lineno)
