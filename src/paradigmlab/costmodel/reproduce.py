@@ -123,7 +123,7 @@ def _lm_description(res: dict) -> str:
             f"byte tokens) trained {res['steps']} steps on Shakespeare on CPU ({res['train_s']:.0f} s this run; resumes "
             f"from its checkpoint; validation loss during training "
             f"{', '.join(f'{v:.3f}' for _, v in res['val_curve'])}), then reloaded from the checkpoint "
-            f"(`paradigmlab cost quantize-lm {res['checkpoint']} --corpus shakespeare`); validation loss in nats/token "
+            f"(`paradigmlab costmodel quantize-lm {res['checkpoint']} --corpus shakespeare`); validation loss in nats/token "
             f"over {res['eval']}. Every nn.Linear weight (incl. the LM head, tied to the token embedding) is "
             "quantised along its input dimension; activation rows fake-quantise each Linear's input.")
 
