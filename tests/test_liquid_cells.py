@@ -1,0 +1,245 @@
+"""paradigmlab.liquid: eq. 1 and its solvers against scipy, the state bound, gradients, irregular sampling, errors."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.integrate import solve_ivp
+
+from paradigmlab.liquid import CFC_MODES, CfC, CfCCell, LiquidRNN, LTC, LTCCell
+from paradigmlab.validate import InputError
+
+torch.set_num_threads(1)
+
+
+def ltc64(seed=0, input_size=3, hidden_size=4, **kw):
+    torch.manual_seed(seed)
+    return LTCCell(input_size, hidden_size, **kw).double()
+
+
+def reference(cell, x0, I, dt):
+    """eq. 1 integrated by scipy (DOP853, rtol 1e-10) with the input held, in float64."""
+    shape = tuple(x0.shape)
+
+    def rhs(t, y):
+        with torch.no_grad():
+            return cell.vector_field(torch.from_numpy(y).reshape(shape), I).reshape(-1).numpy()
+
+    sol = solve_ivp(rhs, (0.0, dt), x0.reshape(-1).numpy(), method="DOP853", rtol=1e-10, atol=1e-12)
+    assert sol.success
+    return sol.y[:, -1].reshape(shape)
+
+
+def test_parameters_exposed_as_in_eq1():
+    cell = LTCCell(3, 5)
+    assert cell.tau.shape == (5,) and cell.A.shape == (5,)
+    assert bool((cell.tau > 0).all())
+    x, I = torch.randn(4, 5), torch.randn(4, 3)
+    with torch.no_grad():
+        f = cell.gate(x, I)
+        # the gate is non-negative and bounded by the summed synaptic weights (paper Theorem 1's f_max)
+        assert bool((f >= 0).all()) and bool((f <= cell.w.sum(0) + cell.s.sum(0)).all())
+        assert torch.allclose(cell.vector_field(x, I), -x / cell.tau + f * (cell.A - x))
+        assert torch.equal(cell(I, x), cell.integrate(x, I, 1.0, cell.solver, cell.unfolds))
+
+
+def test_fused_solver_converges_first_order_to_scipy():
+    cell = ltc64()
+    x0 = torch.rand(2, 4, dtype=torch.float64) * 0.2 - 0.1
+    I = torch.rand(2, 3, dtype=torch.float64)
+    ref = reference(cell, x0, I, 1.0)
+    with torch.no_grad():
+        err = {k: np.abs(cell.integrate(x0, I, 1.0, "fused", k).numpy() - ref).max() for k in
+               (1, 2, 4, 8, 16, 32, 64, 256)}
+        rk4 = np.abs(cell.integrate(x0, I, 1.0, "rk4", 64).numpy() - ref).max()
+    ks = [1, 2, 4, 8, 16, 32, 64]
+    slope = np.polyfit(np.log(ks), np.log([err[k] for k in ks]), 1)[0]
+    assert -1.2 < slope < -0.8, err  # error ~ 1/K: the fused step is first-order
+    assert all(err[a] > err[b] for a, b in zip(ks, ks[1:]))
+    # first order: K=256 is ~256x better than K=1; demand at least 100x and an absolute 1e-3
+    assert err[256] < err[1] / 100 and err[256] < 1e-3
+    assert rk4 < 1e-8  # RK4 at h = 1/64 agrees with scipy to near its tolerance
+
+
+def test_exact_flow_and_fused_step_stay_in_the_bound_euler_leaves_it():
+    """The bound that holds: x_i in [min(0, A_i), max(0, A_i)] is invariant (f >= 0, tau > 0)."""
+    cell = ltc64(seed=1, hidden_size=6)
+    torch.manual_seed(2)
+    lo, hi = torch.minimum(cell.A, torch.zeros(6)).detach(), torch.maximum(cell.A, torch.zeros(6)).detach()
+    x0 = lo + (hi - lo) * torch.rand(3, 6, dtype=torch.float64)
+    inputs = torch.rand(40, 3, 3, dtype=torch.float64) * 4 - 2
+    ref = reference(cell, x0, inputs[0], 5.0)
+    assert np.all(ref >= lo.numpy() - 1e-9) and np.all(ref <= hi.numpy() + 1e-9)
+    with torch.no_grad():
+        for dt in (0.1, 10.0, 1e3):
+            x = x0
+            for I in inputs:
+                x = cell.integrate(x, I, dt, "fused", 1)
+                assert bool((x >= lo - 1e-12).all()) and bool((x <= hi + 1e-12).all()), dt
+        # started outside, one fused step lands in the hull of {x, 0, A} (a convex combination) for any dt
+        far = torch.full((3, 6), 50.0, dtype=torch.float64)
+        y = cell.integrate(far, inputs[0], 1e3, "fused", 1)
+        assert bool((y <= far).all()) and bool((y >= torch.minimum(lo, far)).all())
+        # explicit Euler at the same large step overshoots and then grows without bound
+        x = x0
+        for I in inputs[:10]:
+            x = cell.integrate(x, I, 10.0, "euler", 1)
+        assert not bool(((x >= lo) & (x <= hi)).all())
+        assert float(x.abs().max()) > 1e3 * float(cell.A.abs().max())
+
+
+def test_gradcheck_ltc_solvers_inputs_and_parameters():
+    cell = ltc64(input_size=2, hidden_size=3)
+    x = torch.rand(2, 3, dtype=torch.float64, requires_grad=True)
+    I = torch.rand(2, 2, dtype=torch.float64, requires_grad=True)
+    dt = torch.tensor([0.5, 1.5], dtype=torch.float64, requires_grad=True)
+    for solver in ("fused", "euler", "rk4"):
+        assert torch.autograd.gradcheck(lambda x, I, dt: cell.integrate(x, I, dt, solver, 2), (x, I, dt))
+    names = [n for n, _ in cell.named_parameters()]
+    params = tuple(p.detach().clone().requires_grad_(True) for _, p in cell.named_parameters())
+
+    def by_params(*ps):
+        return torch.func.functional_call(cell, dict(zip(names, ps)), (I.detach(), x.detach(), 0.7))
+
+    assert torch.autograd.gradcheck(by_params, params)
+
+
+@pytest.mark.parametrize("mode", CFC_MODES)
+@pytest.mark.parametrize("mixed", [False, True])
+def test_gradcheck_cfc_cell(mode, mixed):
+    torch.manual_seed(0)
+    cell = CfCCell(2, 3, mode, mixed, backbone_units=4).double()
+    I = torch.randn(2, 2, dtype=torch.float64, requires_grad=True)
+    h = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    t = torch.tensor([0.3, 2.0], dtype=torch.float64, requires_grad=True)
+    if mixed:
+        c = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda I, h, c, t: cell(I, (h, c), t), (I, h, c, t))
+    else:
+        assert torch.autograd.gradcheck(lambda I, h, t: cell(I, h, t), (I, h, t))
+
+
+@pytest.mark.parametrize("layer", [lambda: LTC(2, 3, num_layers=2, unfolds=2),
+                                   lambda: CfC(2, 3, num_layers=2, mixed_memory=True, backbone_units=4)])
+def test_gradcheck_sequence_layer(layer):
+    torch.manual_seed(0)
+    m = layer().double()
+    u = torch.randn(2, 3, 2, dtype=torch.float64, requires_grad=True)
+    ts = (torch.rand(2, 3, dtype=torch.float64) + 0.1).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda u, ts: m(u, timespans=ts)[0], (u, ts))
+
+
+@pytest.mark.parametrize("make", [lambda: LTC(3, 2), lambda: CfC(3, 2), lambda: CfC(3, 2, mixed_memory=True),
+                                  lambda: CfC(3, 2, mode="pure")])
+def test_per_sample_timespans_equal_separate_runs(make):
+    """Elapsed time is per sample and per step (ncps #81/#82): batch size = hidden size so a wrong
+    broadcast along the hidden axis would not even raise."""
+    torch.manual_seed(0)
+    m = make().double()
+    u = torch.randn(2, 5, 3, dtype=torch.float64)
+    ts = torch.tensor([[0.5] * 5, [2.0] * 5], dtype=torch.float64)
+    ts[0, 2] = 0.0  # and different steps of one sample differ
+    out, h_n = m(u, timespans=ts)
+    for b in range(2):
+        ob, hb = m(u[b:b + 1], timespans=ts[b:b + 1])
+        assert torch.allclose(out[b:b + 1], ob, atol=1e-12)
+        hb, hn = (hb[0], h_n[0]) if isinstance(hb, tuple) else (hb, h_n)
+        assert torch.allclose(hn[:, b:b + 1], hb, atol=1e-12)
+    # and the two samples are not advanced by the same time: swapping the timespans changes sample 0
+    assert not torch.allclose(m(u, timespans=ts.flip(0))[0][0], out[0])
+
+
+def test_bad_inputs_name_the_problem():
+    m = LTC(3, 4)
+    good = torch.randn(2, 5, 3)
+    bad = good.clone()
+    bad[1, 2, 0] = float("nan")
+    with pytest.raises(ValueError, match="input must be finite"):
+        m(bad)
+    bad[1, 2, 0] = float("inf")
+    with pytest.raises(ValueError, match="input must be finite"):
+        m(bad)
+    with pytest.raises(ValueError, match="input must have 3 features"):
+        m(torch.randn(2, 5, 4))
+    with pytest.raises(ValueError, match="timespans must be >= 0"):
+        m(good, timespans=-torch.ones(2, 5))
+    with pytest.raises(ValueError, match="timespans must be >= 0"):
+        m(good, timespans=-1.0)
+    with pytest.raises(ValueError, match=r"timespans must have shape \(2, 5\)"):
+        m(good, timespans=torch.ones(5, 2))
+    with pytest.raises(ValueError, match="unfolds must be >= 1"):
+        LTCCell(3, 4, unfolds=0)
+    cell = LTCCell(3, 4)
+    with pytest.raises(ValueError, match="unfolds must be >= 1"):
+        cell.integrate(torch.zeros(2, 4), torch.zeros(2, 3), 1.0, unfolds=0)
+    with pytest.raises(ValueError, match="dt must be >= 0"):
+        cell.integrate(torch.zeros(2, 4), torch.zeros(2, 3), -0.1)
+    with pytest.raises(ValueError, match="dt must be >= 0"):
+        cell.integrate(torch.zeros(2, 4), torch.zeros(2, 3), torch.tensor([1.0, -1.0]))
+    with pytest.raises(ValueError, match="solver must be one of"):
+        cell.integrate(torch.zeros(2, 4), torch.zeros(2, 3), 1.0, solver="rk45")
+    with pytest.raises(ValueError, match="I must be finite"):
+        cell(torch.tensor([[0.0, float("nan"), 0.0]]))
+    with pytest.raises(ValueError, match="elapsed must be >= 0"):
+        CfCCell(3, 4)(torch.zeros(2, 3), None, -1.0)
+    for kwargs, name in (({"hidden_size": 0}, "hidden_size"), ({"input_size": 2.0}, "input_size"),
+                         ({"hidden_size": True}, "hidden_size")):
+        args = {"input_size": 3, "hidden_size": 4, **kwargs}
+        for cls in (LTCCell, CfCCell):
+            with pytest.raises(ValueError, match=name):
+                cls(**args)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        CfCCell(3, 4, mode="gated")
+    with pytest.raises(ValueError, match="num_layers must be >= 1"):
+        CfC(3, 4, num_layers=0)
+    with pytest.raises(ValueError, match="cell must be one of"):
+        LiquidRNN("gru", 3, 4)
+    with pytest.raises(ValueError, match=r"hx must have shape \(1, 2, 4\)"):
+        m(good, torch.zeros(2, 4))
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_shapes_like_nn_gru(batch_first, return_sequences):
+    torch.manual_seed(0)
+    B, T, F, H = 3, 4, 2, 5
+    u = torch.randn(B, T, F)
+    for m in (LTC(F, H, num_layers=2, batch_first=batch_first, return_sequences=return_sequences),
+              CfC(F, H, num_layers=2, batch_first=batch_first, return_sequences=return_sequences)):
+        out, h_n = m(u if batch_first else u.transpose(0, 1))
+        want = ((B, T, H) if batch_first else (T, B, H)) if return_sequences else (B, H)
+        assert out.shape == want and h_n.shape == (2, B, H)
+        last = out[:, -1] if (return_sequences and batch_first) else out[-1] if return_sequences else out
+        assert torch.equal(last, h_n[-1])
+        # resuming from h_n over the next chunk equals one run over both chunks
+        full, _ = m(torch.cat([u, u], 1) if batch_first else torch.cat([u, u], 1).transpose(0, 1))
+        second, _ = m(u if batch_first else u.transpose(0, 1), h_n)
+        if return_sequences:
+            tail = full[:, T:] if batch_first else full[T:]
+            assert torch.allclose(tail, second, atol=1e-6)
+        else:
+            assert torch.allclose(full, second, atol=1e-6)
+
+
+def test_mixed_memory_state_projection_and_unbatched():
+    torch.manual_seed(0)
+    m = CfC(2, 4, mixed_memory=True, proj_size=1)
+    out, (h, c) = m(torch.randn(3, 6, 2))
+    assert out.shape == (3, 6, 1) and h.shape == c.shape == (1, 3, 4)
+    single, (h1, c1) = m(torch.randn(6, 2))
+    assert single.shape == (6, 1) and h1.shape == (1, 4)
+    ltc = LTC(2, 4, return_sequences=False)
+    u = torch.randn(6, 2)
+    o, h_n = ltc(u)
+    assert o.shape == (4,) and h_n.shape == (1, 4)
+    assert torch.allclose(o, ltc(u.unsqueeze(0))[0][0])
+
+
+def test_timespans_forms_agree():
+    torch.manual_seed(0)
+    u = torch.randn(2, 4, 3)
+    for m in (LTC(3, 2), CfC(3, 2)):
+        base, _ = m(u)
+        assert torch.equal(base, m(u, timespans=1.0)[0])
+        assert torch.allclose(base, m(u, timespans=torch.ones(2, 4))[0])
+        assert torch.allclose(base, m(u, timespans=torch.ones(2, 4, 1))[0])  # ncps's (B, T, 1) layout
+        assert not torch.allclose(base, m(u, timespans=0.5)[0])
