@@ -198,3 +198,17 @@ def read_npz(path: str | os.PathLike, what: str, required: frozenset | set = fro
     if allowed is not None and set(arrays) - set(allowed):
         raise InputError(f"{p}: unexpected arrays {sorted(set(arrays) - set(allowed))} in a {what}")
     return arrays
+
+
+def strict_json(text: str, source: str | os.PathLike, what: str = "JSON document") -> object:
+    """``json.loads`` that refuses the non-standard constants ``NaN``, ``Infinity`` and ``-Infinity``
+    (Python's json reads them as floats); any error is an ``InputError`` naming ``source``."""
+    import json
+
+    def refuse(name: str):
+        raise InputError(f"{name} is not a number JSON allows")
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except (json.JSONDecodeError, InputError) as exc:
+        raise InputError(f"{source}: not a {what} (invalid JSON: {exc})") from None

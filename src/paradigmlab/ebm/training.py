@@ -48,7 +48,6 @@ benchmarks/ebm_update_speed.py). The measurements: benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -61,7 +60,7 @@ import numpy as np
 from paradigmlab.ebm.dbm import SparseDBM
 from paradigmlab.measure import remove_stale_temporaries, save_json_in_npz
 from paradigmlab.pbit.spins import check_spins
-from paradigmlab.validate import integer, number, read_npz, real_array
+from paradigmlab.validate import integer, number, read_npz, real_array, strict_json
 from paradigmlab.pbit.schedules import SamplingSchedule
 
 #: Config fields that may change between a run and its resumption.
@@ -316,12 +315,9 @@ class Trainer:
         m = self.model
         z = read_npz(path, "training checkpoint", required={"meta_json", "weights", "h", "vel_w", "vel_h", "pos", "neg"},
                      allowed={"meta_json", "weights", "h", "vel_w", "vel_h", "pos", "neg", "cond"})
-        try:
-            meta = json.loads(str(z["meta_json"]), parse_constant=_refuse_constant)
-            if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
-                raise ValueError("meta_json is not a checkpoint record")
-        except ValueError as exc:
-            raise ValueError(f"{path}: not a training checkpoint ({exc})") from None
+        meta = strict_json(str(z["meta_json"]), path, "training checkpoint (its meta_json record)")
+        if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+            raise ValueError(f"{path}: not a training checkpoint (meta_json is not a checkpoint record)")
         mine = {k: v for k, v in asdict(self.config).items() if k not in _RESUMABLE}
         # a field newer than the checkpoint counts as its default
         theirs = {k: v for k, v in {**asdict(TrainConfig()), **meta["config"]}.items() if k not in _RESUMABLE}
@@ -357,10 +353,6 @@ class Trainer:
         self.update, self.train_s, self.sample_s = update, meta["train_s"], meta["sample_s"]
         self.pbit_updates, self.history = meta["pbit_updates"], meta["history"]
         self.train_cpu_s = meta.get("train_cpu_s", float("nan"))  # absent in checkpoints of older versions
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a number a checkpoint may hold")
 
 
 def _digest(x: np.ndarray, y: np.ndarray) -> str:

@@ -26,7 +26,6 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
 import scipy.sparse as sp
 
 from paradigmlab.measure import atomic_path

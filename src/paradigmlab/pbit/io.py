@@ -11,9 +11,6 @@ Every reader reports the file and line of a malformed entry.
 
 from __future__ import annotations
 
-import json
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +18,8 @@ import scipy.sparse as sp
 
 from paradigmlab.measure import savez_atomic
 from paradigmlab.pbit.model import IsingModel
-from paradigmlab.validate import (InputError, declared_size, float_token, int_token, integer, number, real_array,
-                                  text_lines)
+from paradigmlab.validate import (InputError, declared_size, float_token, int_token, integer, number, read_npz,
+                                  real_array, strict_json, text_lines)
 
 
 def load_model(path: str | Path) -> tuple[IsingModel, float]:
@@ -60,15 +57,8 @@ NPZ_KEYS = {"J", "J_data", "J_indices", "J_indptr", "J_shape", "h", "beta"}
 
 
 def _load_npz(path: Path) -> IsingModel:
-    try:
-        f = np.load(path, allow_pickle=False)
-        if not hasattr(f, "files"):  # np.load returned a plain array: a .npy renamed .npz
-            raise ValueError("a single .npy array, not an .npz archive")
-        with f:
-            keys = set(f.files)
-            arrays = {k: f[k] for k in keys & NPZ_KEYS}
-    except (ValueError, OSError, EOFError, KeyError, NotImplementedError, zipfile.BadZipFile, zlib.error) as exc:
-        raise ValueError(f"{path}: not a readable .npz model file ({type(exc).__name__}: {exc})") from None
+    arrays = read_npz(path, ".npz model file")
+    keys = set(arrays)
     if not keys & {"J", "J_data"}:
         raise ValueError(f"{path}: .npz needs an array 'J' (or J_data/J_indices/J_indptr/J_shape); has {sorted(keys)}")
     if keys - NPZ_KEYS:  # a damaged or foreign file: never drop arrays silently (a lost 'h' would read as zeros)
@@ -123,11 +113,7 @@ def _load_bqm_json(path: Path) -> tuple[IsingModel, float]:
     (dimod trusts its input: a negative ``quadratic_head`` index crashes the process)."""
     import dimod
 
-    text = "".join(line for _, line in text_lines(path))
-    try:
-        doc = json.loads(text, parse_constant=_no_constant)
-    except (json.JSONDecodeError, InputError) as exc:
-        raise ValueError(f"{path}: not a dimod BQM JSON file (not valid JSON: {exc})") from None
+    doc = strict_json("".join(line for _, line in text_lines(path)), path, "dimod BQM JSON file")
     if not isinstance(doc, dict) or doc.get("type") != "BinaryQuadraticModel":
         raise ValueError(f"{path}: not a dimod BQM JSON file (expected an object with type BinaryQuadraticModel)")
     if doc.get("use_bytes"):
@@ -162,10 +148,6 @@ def _load_bqm_json(path: Path) -> tuple[IsingModel, float]:
     ordered.offset = offset
     model, offset, _ = IsingModel.from_bqm(ordered)
     return model, offset
-
-
-def _no_constant(name: str):
-    raise InputError(f"{name} is not a number JSON allows")
 
 
 def _json_list(doc: dict, key: str, length: int, path: Path) -> list:
