@@ -108,18 +108,13 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     path = Path(path)
     if not path.parent.is_dir():
         return []
-    stale = [p for p in path.parent.glob(f"{glob_escape(path.name)}*.tmp{glob_escape(path.suffix)}")
+    import glob
+
+    stale = [p for p in path.parent.glob(f"{glob.escape(path.name)}*.tmp{glob.escape(path.suffix)}")
              if p.is_file() and p != path]
     for p in stale:
         p.unlink()
     return stale
-
-
-def glob_escape(text: str) -> str:
-    """``text`` with glob metacharacters escaped."""
-    import glob
-
-    return glob.escape(text)
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
