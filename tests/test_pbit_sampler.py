@@ -152,3 +152,22 @@ def test_replica_exchange_swaps_pairs_in_turn_and_keeps_a_permutation():
     assert hot.acceptance()[0] == 0.0 and hot.temp.tolist() == [[0, 1]]
     with pytest.raises(ValueError, match="one value per chain"):
         hot.swap(np.zeros(3))
+
+
+def test_a_sampling_schedule_reads_the_same_sweeps_as_its_fields():
+    import numpy as np
+    import pytest
+
+    from paradigmlab.pbit import IsingModel, PBitSampler
+    from paradigmlab.pbit.schedules import SamplingSchedule
+
+    m = IsingModel({(0, 1): 0.5, (1, 2): -0.3, (2, 3): 0.8})
+    s = PBitSampler("reference")
+    sch = SamplingSchedule(burn_in=7, num_samples=4, sweeps_per_sample=3)
+    a = s.sample(m, 5, schedule=sch, seed=2)
+    b = s.sample(m, 5, 19, burn_in=7, thin=3, num_samples=4, seed=2)
+    assert np.array_equal(a.states, b.states) and sorted(set(a.sweep)) == [10, 13, 16, 19]
+    t = s.sample_tempering(m, [0.5, 1.0], num_sweeps=19, schedule=sch, seed=1)
+    assert sorted(set(t.sweep)) == [10, 13, 16, 19]
+    with pytest.raises(ValueError, match="either schedule= or"):
+        s.sample(m, 5, schedule=sch, thin=2)

@@ -120,6 +120,7 @@ class PBitSampler(dimod.Sampler):
         progress: bool | None = None,
         num_samples: int | None = None,
         num_reads: int | None = None,
+        schedule: SamplingSchedule | None = None,
         **kwargs,
     ):
         """Run chains for ``num_sweeps`` sweeps and read samples from them.
@@ -134,7 +135,9 @@ class PBitSampler(dimod.Sampler):
         chains, default 16. ``num_sweeps``: default 1000. ``beta``: ``None``
         (the model's beta; 1 for a BQM), a number, or a per-sweep schedule
         (see :mod:`paradigmlab.pbit.schedules`). ``burn_in``, ``thin``,
-        ``num_samples``: which sweeps are read (:func:`resolve_reads`); by
+        ``num_samples``: which sweeps are read (:func:`resolve_reads`), or the
+        same as one value, ``schedule=SamplingSchedule(burn_in, num_samples,
+        sweeps_per_sample)`` (``num_sweeps`` then defaults to its total); by
         default only the final states, one sample per chain. ``seed``: int.
         ``clamp`` fixes p-bits: ``{node: value}`` or ``(nodes, values)`` with
         values of shape ``(k,)`` or ``(num_chains, k)`` (nodes are BQM labels
@@ -143,6 +146,7 @@ class PBitSampler(dimod.Sampler):
         samples-like in the BQM's vartype on the dimod path).
         """
         chains = _num_chains(num_chains, num_reads)
+        burn_in, thin, num_samples = _unpack_schedule(schedule, burn_in, thin, num_samples)
         if isinstance(model, IsingModel):
             if kwargs:
                 raise TypeError(f"PBitSampler.sample() got unexpected keyword argument(s) {', '.join(kwargs)}")
@@ -236,6 +240,7 @@ class PBitSampler(dimod.Sampler):
         clamp: Mapping[int, int] | tuple | None = None,
         progress: bool | None = None,
         num_samples: int | None = None,
+        schedule: SamplingSchedule | None = None,
     ) -> SampleResult:
         """Parallel tempering (replica exchange, :class:`~paradigmlab.pbit.tempering.ReplicaExchange`) over ``betas``.
 
@@ -249,6 +254,7 @@ class PBitSampler(dimod.Sampler):
         swap acceptance per neighbouring pair and the lowest energy seen.
         """
         _check_model(model)
+        burn_in, thin, num_samples = _unpack_schedule(schedule, burn_in, thin, num_samples)
         rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
         rex = ReplicaExchange(betas, num_replicas, rng)
         if swap_every < 1:
@@ -349,6 +355,18 @@ def resolve_reads(num_sweeps: int, burn_in: int | None = None, thin: int | None 
         raise ValueError(f"burn_in + num_samples * thin = {burn_in} + {num_samples} * {thin} exceeds "
                          f"num_sweeps={num_sweeps}")
     return SamplingSchedule(burn_in, num_samples, thin)
+
+
+def _unpack_schedule(schedule, burn_in, thin, num_samples) -> tuple:
+    """``schedule=`` (a :class:`SamplingSchedule`) as the equivalent ``(burn_in, thin, num_samples)``:
+    reads after sweeps ``burn_in + k * sweeps_per_sample``, ``k = 1 .. num_samples``."""
+    if schedule is None:
+        return burn_in, thin, num_samples
+    if not isinstance(schedule, SamplingSchedule):
+        raise ValueError(f"schedule must be a SamplingSchedule, got {type(schedule).__name__}")
+    if any(v is not None for v in (burn_in, thin, num_samples)):
+        raise ValueError("give either schedule= or burn_in / thin / num_samples, not both")
+    return schedule.burn_in, schedule.sweeps_per_sample, schedule.num_samples
 
 
 def _count(value, name: str, least: int) -> int:
