@@ -97,6 +97,10 @@ class LTCCell(nn.Module):
     conductance form with one reversal potential per synapse and a leak (its issue #57); the two coincide
     only when all synapses onto a neuron share a reversal potential.
 
+    ``wiring`` (a :class:`~paradigmlab.liquid.wiring.NCP` or ``FullyConnected`` with ``units ==
+    hidden_size``) keeps only its synapses: ``w`` and ``s`` are multiplied by its masks. The motor neurons,
+    the NCP's outputs, are then the first ``wiring.output_size`` units of the state.
+
     State bound (checked in tests): since ``f >= 0`` and ``1/tau > 0``, ``dx_i/dt < 0`` above
     ``max(0, A_i)`` and ``> 0`` below ``min(0, A_i)``, so the interval ``[min(0, A_i), max(0, A_i)]`` is
     invariant for the exact flow. The fused step keeps it for *every* ``dt``: it returns the weighted mean
@@ -104,10 +108,12 @@ class LTCCell(nn.Module):
     """
 
     def __init__(self, input_size: int, hidden_size: int, *, solver: str = "fused", unfolds: int = 6,
-                 tau_range: tuple[float, float] = (1.0, 2.0)) -> None:
+                 tau_range: tuple[float, float] = (1.0, 2.0), wiring=None) -> None:
         super().__init__()
         self.input_size = integer(input_size, "input_size", min=1)
         self.hidden_size = integer(hidden_size, "hidden_size", min=1)
+        if wiring is not None and wiring.units != self.hidden_size:
+            raise InputError(f"hidden_size must equal wiring.units ({wiring.units}) with a wiring, got {hidden_size}")
         self.solver = _check_solver(solver)
         self.unfolds = integer(unfolds, "unfolds", min=1)
         lo = number(tau_range[0], "tau_range[0]", positive=True)
@@ -128,6 +134,14 @@ class LTCCell(nn.Module):
         self.s_raw = nn.Parameter(_inverse_softplus(uniform((m, n), 0.001, 1.0)))
         self.s_gamma = nn.Parameter(uniform((m, n), 3.0, 8.0))
         self.s_mu = nn.Parameter(uniform((m, n), 0.3, 0.8))
+        # a wiring (paradigmlab.liquid.wiring) removes synapses: its 0/1 masks multiply the weights, so a
+        # missing synapse contributes nothing to f and its raw parameters get exactly zero gradient
+        self.wiring = wiring
+        if wiring is not None:
+            self.register_buffer("w_mask", wiring.adjacency.to(self.w_raw.dtype))
+            self.register_buffer("s_mask", wiring.sensory_mask(m).to(self.s_raw.dtype))
+        else:
+            self.w_mask = self.s_mask = None
 
     # -- parameters as the equations use them --------------------------------------------------------------
     @property
@@ -137,13 +151,17 @@ class LTCCell(nn.Module):
 
     @property
     def w(self) -> torch.Tensor:
-        """Recurrent synaptic weights ``w[j, i] >= 0`` (presynaptic ``j``, postsynaptic ``i``)."""
-        return F.softplus(self.w_raw)
+        """Recurrent synaptic weights ``w[j, i] >= 0`` (presynaptic ``j``, postsynaptic ``i``), 0 where the
+        wiring has no synapse."""
+        w = F.softplus(self.w_raw)
+        return w if self.w_mask is None else w * self.w_mask
 
     @property
     def s(self) -> torch.Tensor:
-        """Sensory synaptic weights ``s[k, i] >= 0`` (input ``k``, neuron ``i``)."""
-        return F.softplus(self.s_raw)
+        """Sensory synaptic weights ``s[k, i] >= 0`` (input ``k``, neuron ``i``), 0 where the wiring has no
+        synapse."""
+        s = F.softplus(self.s_raw)
+        return s if self.s_mask is None else s * self.s_mask
 
     # -- eq. 1 --------------------------------------------------------------------------------------------
     def sensory_gate(self, I: torch.Tensor) -> torch.Tensor:
