@@ -134,13 +134,18 @@ class S4DLayer(nn.Module):
 
     def step(self, u_k: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """One recurrent step: ``u_k`` ``(batch, d_model)`` -> ``(y_k, new_state)``; ``state=None`` is zeros."""
+        state, Abar, zoh = self._step_setup(u_k, state)
+        x = Abar * state + (zoh * torch.view_as_complex(self.B)) * u_k.unsqueeze(-1)
+        return self._readout(x, u_k), x
+
+    def _step_setup(self, u_k: torch.Tensor, state):
+        """Checked input and state (zeros when ``None``) and the discretised ``(Abar, zoh factor)`` of a step."""
         check_state(u_k, "u_k", self.d_model, "d_model")
         if state is None:
             state = self.default_state(u_k.shape[0])
         self._check_step_state(state, u_k.shape[0])
         Abar, zoh, _ = self.discretize()
-        x = Abar * state + (zoh * torch.view_as_complex(self.B)) * u_k.unsqueeze(-1)
-        return self._readout(x, u_k), x
+        return state, Abar, zoh
 
     def _readout(self, x: torch.Tensor, u_k: torch.Tensor) -> torch.Tensor:
         return 2.0 * (torch.view_as_complex(self.C) * x).sum(-1).real + self.D * u_k
@@ -242,11 +247,7 @@ class LiquidS4Layer(S4DLayer):
 
     def step(self, u_k: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """One recurrent step; ``state[:, :, p-1]`` is the order-``p`` state ``x^(p)``."""
-        check_state(u_k, "u_k", self.d_model, "d_model")
-        if state is None:
-            state = self.default_state(u_k.shape[0])
-        self._check_step_state(state, u_k.shape[0])
-        Abar, zoh, _ = self.discretize()
+        state, Abar, zoh = self._step_setup(u_k, state)
         uk = u_k.unsqueeze(-1)
         orders = [Abar * state[:, :, 0] + (zoh * torch.view_as_complex(self.B)) * uk]
         Ebar = zoh * torch.view_as_complex(self.E)
