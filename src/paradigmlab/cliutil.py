@@ -9,11 +9,10 @@
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
 from paradigmlab.measure import emit_json
-from paradigmlab.validate import writable_dir, writable_file
+from paradigmlab.validate import InputError, float_token, int_token, number, writable_dir, writable_file
 
 #: Epilog shown under a parser's options: how --json behaves everywhere.
 JSON_HELP = "--json PATH writes JSON to PATH; --json - (or a bare --json) prints it."
@@ -60,32 +59,30 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 def positive_int(text: str) -> int:
     """argparse ``type=`` for counts that must be >= 1 (``--n -9998`` is an error, not 2 images)."""
-    return _parsed(text, int, lambda v: v >= 1, "a positive integer")
+    return _parsed(text, lambda t: int_token(t, "value", min=1), "a positive integer")
 
 
 def nonnegative_int(text: str) -> int:
     """argparse ``type=`` for counts that may be 0."""
-    return _parsed(text, int, lambda v: v >= 0, "an integer >= 0")
+    return _parsed(text, lambda t: int_token(t, "value", min=0), "an integer >= 0")
 
 
 def positive_float(text: str) -> float:
     """argparse ``type=`` for finite numbers > 0 (budgets, rates)."""
-    return _parsed(text, float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0")
+    return _parsed(text, lambda t: number(float_token(t, "value"), "value", positive=True), "a finite number > 0")
 
 
 def nonnegative_float(text: str) -> float:
     """argparse ``type=`` for finite numbers >= 0 (a temperature of 0 is greedy decoding)."""
-    return _parsed(text, float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
+    return _parsed(text, lambda t: number(float_token(t, "value"), "value", min=0.0), "a finite number >= 0")
 
 
-def _parsed(text: str, kind: type, ok, what: str):
+def _parsed(text: str, parse, what: str):
+    # the validation layer's strict token parsers: an option like '1_0' or 'nan' is refused, not read as 10 or nan
     try:
-        v = kind(text)
-    except ValueError:
+        return parse(text)
+    except InputError:
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-    if not ok(v):
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-    return v
 
 
 def json_to_stdout(args: argparse.Namespace) -> bool:

@@ -27,6 +27,7 @@ from paradigmlab.costmodel.roofline import Calibration, Prediction, predict
 from paradigmlab.costmodel.transformer import (
     Costs, TransformerConfig, decoder_costs, load_model, memory_bytes, resolve_weight_reuse,
 )
+from paradigmlab.validate import read_npz
 
 # ---------------------------------------------------------------------------- one step of one model
 
@@ -124,10 +125,13 @@ def load_tensors(path: str | Path) -> dict[str, np.ndarray]:
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".npz", ".pt", ".pth"):
         raise ValueError(f"{path}: unsupported tensor file type '{suffix}' (use .npy, .npz or .pt)")
-    try:
-        obj = _read_tensor_file(path, suffix)
-    except Exception as exc:  # noqa: BLE001 - numpy/torch raise many types for corrupt files
-        raise ValueError(f"{path}: cannot read as {suffix}: {exc}") from exc
+    if suffix == ".npz":
+        obj = read_npz(path, ".npz tensor file")
+    else:
+        try:
+            obj = _read_tensor_file(path, suffix)
+        except Exception as exc:  # noqa: BLE001 - numpy/torch raise many types for corrupt files
+            raise ValueError(f"{path}: cannot read as {suffix}: {exc}") from exc
     if not isinstance(obj, dict):
         raise ValueError(f"{path}: expected a tensor or a dict of tensors, got {type(obj).__name__}")
     arrays = {}
@@ -145,9 +149,6 @@ def load_tensors(path: str | Path) -> dict[str, np.ndarray]:
 def _read_tensor_file(path: Path, suffix: str):
     if suffix == ".npy":
         return {path.stem: np.load(path, allow_pickle=False)}
-    if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
     import torch
 
     obj = torch.load(path, map_location="cpu", weights_only=True)

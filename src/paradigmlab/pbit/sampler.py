@@ -329,9 +329,9 @@ def resolve_reads(num_sweeps: int, burn_in: int | None = None, thin: int | None 
     * all three: reads after ``burn_in + k * thin``, ``k = 1..num_samples``
       (``burn_in + num_samples * thin`` must not exceed ``num_sweeps``).
     """
-    num_sweeps = _count(num_sweeps, "num_sweeps", 1)
-    burn_in = None if burn_in is None else _count(burn_in, "burn_in", 0)
-    thin = None if thin is None else _count(thin, "thin", 1)
+    num_sweeps = integer(num_sweeps, "num_sweeps", min=1)
+    burn_in = None if burn_in is None else integer(burn_in, "burn_in", min=0)
+    thin = None if thin is None else integer(thin, "thin", min=1)
     if num_samples is None:
         if burn_in is None and thin is None:
             return SamplingSchedule(num_sweeps - 1, 1, 1)
@@ -343,7 +343,7 @@ def resolve_reads(num_sweeps: int, burn_in: int | None = None, thin: int | None 
             raise ValueError(f"no sweep is read: thin={thin} is more than the {num_sweeps - burn_in} sweeps after "
                              f"burn_in={burn_in}")
         return SamplingSchedule(burn_in, n, thin)
-    num_samples = _count(num_samples, "num_samples", 1)
+    num_samples = integer(num_samples, "num_samples", min=1)
     if thin is None:
         thin = 1 if burn_in is None else (num_sweeps - burn_in) // num_samples
         if thin < 1:
@@ -369,15 +369,11 @@ def _unpack_schedule(schedule, burn_in, thin, num_samples) -> tuple:
     return schedule.burn_in, schedule.sweeps_per_sample, schedule.num_samples
 
 
-def _count(value, name: str, least: int) -> int:
-    return integer(value, name, min=least)
-
-
 def _num_chains(num_chains, num_reads) -> int:
     if num_chains is not None and num_reads is not None and num_chains != num_reads:
         raise ValueError(f"num_chains={num_chains} and num_reads={num_reads} name the same thing; give one")
     n = num_chains if num_chains is not None else num_reads
-    return DEFAULT_NUM_CHAINS if n is None else _count(n, "num_chains", 1)
+    return DEFAULT_NUM_CHAINS if n is None else integer(n, "num_chains", min=1)
 
 
 def _num_sweeps(num_sweeps, burn_in, thin, num_samples) -> int:
