@@ -34,8 +34,8 @@ from typing import Callable
 
 import numpy as np
 
-from paradigmlab.optimize.solvers import SolveResult, default_beta_range
-from paradigmlab.pbit import IsingModel, PBitSampler, schedules
+from paradigmlab.optimize.solvers import Annealer, SolveResult
+from paradigmlab.pbit import IsingModel, PBitSampler
 
 #: The solvers people use.
 BASELINES = ("dwave-sa", "openjij-sa", "sb")
@@ -71,9 +71,8 @@ def _dimod_style(make_sampler: Callable[[], object],
 
 
 def _pbit_schedule(model: IsingModel, sweeps: int) -> dict:
-    """Our sampler's annealing schedule for one run: geometric over the Annealer's default range."""
-    hot, cold = default_beta_range(model)
-    return {"beta": schedules.geometric(max(hot, 1e-12), cold, sweeps)}
+    """Our sampler's annealing schedule for one run: the Annealer's own (geometric over its default range)."""
+    return {"beta": Annealer().betas(model, sweeps)}
 
 
 def _dwave() -> object:
