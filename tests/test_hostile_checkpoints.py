@@ -13,7 +13,8 @@ import torch
 from paradigmlab.cli import main
 from paradigmlab.data.text import load_text_data
 from paradigmlab.looped.model import LoopedConfig
-from paradigmlab.looped.train import CHECKPOINT, TrainConfig, load_checkpoint, torch_threads, train
+from paradigmlab.looped.train import CHECKPOINT, TrainConfig, load_checkpoint, train
+from paradigmlab.trainer import torch_threads
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,7 @@ import pytest
 import torch
 from scipy.integrate import solve_ivp
 
-from paradigmlab.liquid import CFC_MODES, CfC, CfCCell, LiquidRNN, LTC, LTCCell
-from paradigmlab.validate import InputError
+from paradigmlab.liquid import CFC_MODES, NCP, CfC, CfCCell, LiquidRNN, LTC, LTCCell
 
 torch.set_num_threads(1)
 
@@ -243,3 +242,112 @@ def test_timespans_forms_agree():
         assert torch.allclose(base, m(u, timespans=torch.ones(2, 4))[0])
         assert torch.allclose(base, m(u, timespans=torch.ones(2, 4, 1))[0])  # ncps's (B, T, 1) layout
         assert not torch.allclose(base, m(u, timespans=0.5)[0])
+
+
+# -- the fast sequence paths are the reference loop's maths: outputs and every gradient agree ------------------
+
+def _run_and_grads(m, u, hx, ts, fast):
+    """Output, h_n and the gradients of a fixed random functional w.r.t. input, hx, timespans, parameters."""
+    m.fast = fast
+    u, ts = u.clone().requires_grad_(True), ts.clone().requires_grad_(True)
+    hx = tuple(h.clone().requires_grad_(True) for h in hx)
+    out, h_n = m(u, hx if len(hx) == 2 else hx[0], timespans=ts)
+    h_n = h_n if isinstance(h_n, tuple) else (h_n,)
+    gen = torch.Generator().manual_seed(7)
+    loss = sum((t * torch.randn(t.shape, generator=gen, dtype=t.dtype)).sum() for t in (out, *h_n))
+    grads = torch.autograd.grad(loss, [u, ts, *hx, *m.parameters()])
+    return [out, *h_n], list(grads)
+
+
+_FAST_CASES = {
+    "ltc": lambda: LTC(3, 5, num_layers=2, unfolds=3),
+    "ltc_ncp": lambda: LTC(3, 8, wiring=NCP(3, 3, 2, 2, 2, 2, 2, seed=1), proj_size=2),
+    "cfc_default_mm": lambda: CfC(3, 5, mixed_memory=True, backbone_units=6),
+    "cfc_no_gate_2layers": lambda: CfC(3, 5, num_layers=2, mode="no_gate", backbone_layers=2, backbone_units=6),
+    "cfc_pure": lambda: CfC(3, 5, mode="pure", backbone_units=6, mixed_memory=True),
+    "cfc_no_backbone_tanh": lambda: CfC(3, 5, backbone_layers=0, activation="tanh"),
+    "cfc_silu": lambda: CfC(3, 5, backbone_layers=2, backbone_units=4, activation="silu"),
+}
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 1e-6)])
+@pytest.mark.parametrize("case", sorted(_FAST_CASES) + ["ltc_recomputed_in_blocks"])
+def test_fast_path_equals_reference_loop(case, dtype, tol, monkeypatch):
+    if case == "ltc_recomputed_in_blocks":
+        # the LTC paths of large problems: synapse activations recomputed in the backward, and the batch of 4
+        # run in blocks of 3 and 1 samples
+        from paradigmlab.liquid import cells
+
+        monkeypatch.setattr(cells, "KEEP_SYNAPSES_BYTES", 0)
+        monkeypatch.setattr(cells, "BLOCK_ELEMENTS", 3 * 5 * 5)
+        case = "ltc"
+    torch.manual_seed(0)
+    m = _FAST_CASES[case]().to(dtype)
+    if dtype == torch.float32 and case == "cfc_no_gate_2layers":
+        # float32 rounding (eps 1.2e-7) of the two summation orders grows through 2 layers x 3 Linear maps x 7
+        # steps of backward to a few 1e-6; float64 shows the maths is the same (1e-15 there)
+        tol = 1e-5
+    B, T, L, H = 4, 7, m.num_layers, m.hidden_size
+    u = torch.randn(B, T, 3, dtype=dtype)
+    ts = torch.rand(B, T, dtype=dtype) * 2
+    ts[1, 3] = 0.0
+    hx = tuple(torch.rand(L, B, H, dtype=dtype) * 0.5 for _ in range(2 if m.mixed_memory else 1))
+    ref_out, ref_grads = _run_and_grads(m, u, hx, ts, fast=False)
+    out, grads = _run_and_grads(m, u, hx, ts, fast=True)
+    for a, b in zip(out + grads, ref_out + ref_grads):
+        scale = max(1.0, float(b.detach().abs().max()))
+        err = float((a - b).detach().abs().max())
+        assert err <= tol * scale, (case, err)
+    # and a constant timespan (a float, not a tensor) takes the same fast path
+    m.fast = True
+    fast_c, _ = m(u, timespans=0.7)
+    m.fast = False
+    ref_c, _ = m(u, timespans=0.7)
+    assert float((fast_c - ref_c).detach().abs().max()) <= tol * max(1.0, float(ref_c.detach().abs().max()))
+
+
+@pytest.mark.parametrize("keep_bytes,block", [(2 ** 30, 2 ** 16), (0, 9)])
+def test_gradcheck_fused_ltc_sequence_backward(keep_bytes, block, monkeypatch):
+    """The hand-written backward of the fused LTC sequence, against finite differences in float64, with the
+    synapse activations kept from the forward, and recomputed (``KEEP_SYNAPSES_BYTES = 0``) with the batch
+    run one sample at a time (``BLOCK_ELEMENTS = n * n``)."""
+    from paradigmlab.liquid import cells
+    from paradigmlab.liquid.cells import FusedLTCSequence
+
+    monkeypatch.setattr(cells, "KEEP_SYNAPSES_BYTES", keep_bytes)
+    monkeypatch.setattr(cells, "BLOCK_ELEMENTS", block)
+
+    torch.manual_seed(3)
+    B, T, n, K = 2, 3, 3, 2
+    args = (torch.rand(B, n), torch.rand(B, T, n), torch.rand(B, T, 1) + 0.1, torch.rand(n, n),
+            torch.rand(n, n) * 4, torch.rand(n, n), torch.rand(n) + 0.5, torch.randn(n))
+    args = tuple(a.double().requires_grad_(True) for a in args)
+    assert torch.autograd.gradcheck(lambda *a: FusedLTCSequence.apply(*a, K), args)
+    # one timespan row shared by the batch (a constant step) reduces its gradient over the batch
+    shared = (args[0], args[1], args[2][:1].detach().clone().requires_grad_(True), *args[3:])
+    assert torch.autograd.gradcheck(lambda *a: FusedLTCSequence.apply(*a, K), shared)
+
+
+def test_fast_path_dropout_draws_as_reference():
+    """With dropout on, fast and reference paths draw the same masks from the same seed (training mode)."""
+    m = CfC(3, 4, backbone_units=8, backbone_dropout=0.3).double()
+    u = torch.randn(2, 5, 3, dtype=torch.float64)
+    outs = []
+    for fast in (True, False):
+        m.fast = fast
+        torch.manual_seed(11)
+        outs.append(m(u)[0])
+    assert torch.allclose(outs[0], outs[1], atol=1e-12, rtol=0)
+
+
+def test_fast_flag_keeps_other_solvers_on_the_reference_loop():
+    """Only the fused solver has a fused sequence path; Euler and RK4 run the reference loop either way."""
+    torch.manual_seed(0)
+    u = torch.randn(3, 5, 2)
+    for solver in ("euler", "rk4"):
+        m = LTC(2, 4, solver=solver, unfolds=2)
+        fast, _ = m(u)
+        m.fast = False
+        assert torch.equal(fast, m(u)[0])
+    with pytest.raises(ValueError, match="fast must be True or False"):
+        LTC(2, 4, fast=1)

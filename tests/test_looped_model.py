@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from paradigmlab.looped.model import KVCache, LoopedConfig, LoopedLM
-from paradigmlab.looped.train import torch_threads
+from paradigmlab.trainer import torch_threads
 
 @pytest.fixture(autouse=True)
 def _one_thread():

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from paradigmlab.looped.table1 import PAPER_ROWS, SCALES, ordering_verdict, run_table1
-from paradigmlab.looped.train import torch_threads
+from paradigmlab.trainer import torch_threads
 
 
 @pytest.fixture(autouse=True)

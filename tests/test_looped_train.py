@@ -13,7 +13,8 @@ import torch
 
 from paradigmlab.data.text import load_text_data
 from paradigmlab.looped.model import LoopedConfig
-from paradigmlab.looped.train import TrainConfig, load_checkpoint, lr_at, torch_threads, train
+from paradigmlab.looped.train import TrainConfig, load_checkpoint, lr_at, train
+from paradigmlab.trainer import torch_threads
 
 MAX_CHARS = 200_000
 

@@ -18,7 +18,7 @@ import sys
 from paradigmlab.cliutil import add_out_option, check_outputs
 
 #: Every paradigm, in report order; ``paradigmlab.<name>.cli`` and ``paradigmlab.<name>.reproduce`` exist for each.
-PARADIGMS = ("pbit", "optimize", "looped", "costmodel", "ebm")
+PARADIGMS = ("pbit", "optimize", "looped", "costmodel", "ebm", "liquid")
 
 # Copy-paste examples, one or more per command group. Each runs in seconds from a fresh clone
 # (run from the repository root); tests/test_cli.py runs every "$ " line of this text, in order.
@@ -36,6 +36,10 @@ examples (each runs in seconds, from the repository root of a fresh clone):
   $ paradigmlab costmodel hardware
   # ebm: accuracy of the shipped 20-copy DBM on the first 200 MNIST test images
   $ paradigmlab ebm evaluate benchmarks/results/ebm_dbm_sm20_fit_model.npz --n 200
+  # liquid: eq. 1 by three solvers; a CfC trained 2 epochs on MNIST-1D (resumable run folder), then scored
+  $ paradigmlab liquid solvers
+  $ paradigmlab liquid train --task mnist1d --model cfc --epochs 2 --no-progress --out liquid_run
+  $ paradigmlab liquid evaluate liquid_run --split test
   # reproduce: the report's sections (the full quick report is `make reproduce`; --only NAME runs one)
   $ paradigmlab reproduce --list
 

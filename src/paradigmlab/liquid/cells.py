@@ -13,12 +13,17 @@ Read top to bottom, in the manner of nanoGPT's model.py:
    interpolation ``x(t) = sigma(-f t) * g + (1 - sigma(-f t)) * h`` (modes ``default`` / ``no_gate``) and the
    direct closed-form approximation of the LTC solution (mode ``pure``), optionally behind an LSTM memory path
    (``mixed_memory``, Lechner & Hasani 2020, as ncps does).
+4. Whole sequences, fast: :meth:`LTCCell.integrate_sequence` (the fused solver as one autograd node,
+   :class:`FusedLTCSequence`, with a hand-written backward through time) and :meth:`CfCCell.forward_sequence`
+   (state-independent work out of the time loop). Both keep the step-by-step reference loop as
+   ``fast=False``; the two agree to rounding, outputs and gradients (tests).
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn as nn
+from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
 from paradigmlab.validate import InputError, integer, number
@@ -233,6 +238,39 @@ class LTCCell(nn.Module):
                 x = x + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
         return x
 
+    def integrate_sequence(self, x: torch.Tensor, inputs: torch.Tensor, timespans=1.0, *,
+                           fast: bool = True) -> torch.Tensor:
+        """Every state of a sequence: ``inputs`` ``(B, T, input_size)``, ``timespans`` a number or ``(B, T)``.
+
+        Returns ``(B, T, hidden_size)``, the state after each step (each step is :meth:`integrate` over its
+        elapsed time with ``self.unfolds`` sub-steps). Inputs are not checked here (the sequence layer
+        checks them once). ``fast=True`` with the fused solver runs :class:`FusedLTCSequence`: the same
+        update with the sensory gate of all ``T`` steps computed in one op, ``gamma * mu``, ``1/tau`` and
+        the softplus weights folded once per call, and a hand-written backward through time instead of
+        autograd's graph of ``~10 T unfolds`` small ops (agrees with ``fast=False`` to rounding, tested).
+        """
+        B, T, _ = inputs.shape
+        per_step = isinstance(timespans, torch.Tensor)
+        if not (fast and self.solver == "fused"):
+            outs = []
+            for t in range(T):  # the reference loop: integrate() step by step, autograd records every op
+                x = self.integrate(x, inputs[:, t], timespans[:, t:t + 1] if per_step else timespans,
+                                   validate=False)
+                outs.append(x)
+            return torch.stack(outs, dim=1)
+        if not per_step:
+            timespans = torch.full((1, T), float(timespans), dtype=x.dtype, device=x.device)
+        gamma, s_gamma, s = self.gamma, self.s_gamma, self.s
+        # the sensory part of f, sum_k s_ki sigmoid(gamma'_ki I_k - gamma'_ki mu'_ki), for many steps per op
+        # (chunks of at most BLOCK_ELEMENTS values, see there)
+        neg_sgm, tc = -(s_gamma * self.s_mu), max(1, BLOCK_ELEMENTS // (B * s.numel()))
+        sens = torch.cat([torch.linalg.vecdot(torch.sigmoid(torch.addcmul(neg_sgm, inputs[:, t0:t0 + tc, :, None],
+                                                                          s_gamma)), s, dim=2)
+                          for t0 in range(0, T, tc)], dim=1)  # (B, T, n)
+        h = (timespans / self.unfolds).unsqueeze(-1)  # (B or 1, T, 1)
+        return FusedLTCSequence.apply(x, sens, h, self.w, gamma, gamma * self.mu, 1.0 / self.tau, self.A,
+                                      self.unfolds)
+
     def forward(self, I: torch.Tensor, x: torch.Tensor | None = None, dt=1.0, *,
                 validate: bool = True) -> torch.Tensor:
         """One step: the new state after ``dt`` with input ``I`` (``x=None``: start from zeros)."""
@@ -242,6 +280,154 @@ class LTCCell(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, solver={self.solver!r}, unfolds={self.unfolds}"
+
+
+#: :class:`FusedLTCSequence` keeps its synapse activations (one ``(B, n, n)`` tensor per sub-step) for the
+#: backward up to this size and recomputes them beyond: kept, Half-Cheetah's 13 MB save ~8 % of a training
+#: step; XOR's LTC (batch 256, 64 units, 32 x 6 sub-steps) would write 0.8 GB of fresh memory, which costs
+#: more than recomputing them block by block in cache (measured, one thread)
+KEEP_SYNAPSES_BYTES = 64 * 2 ** 20
+#: The fused LTC path cuts its work (samples into blocks, steps into chunks) so that no op holds more than
+#: this many values: torch's parallel grain (``at::internal::GRAIN_SIZE``), below which an elementwise op
+#: runs on one thread and in cache. Past it an op goes to the OpenMP team, and on a shared machine a parallel
+#: region waits whenever another process holds the second core (measured on 2 busy cores, 2 threads:
+#: 143 ms per Half-Cheetah step uncut vs 57 ms for the reference loop of small ops)
+BLOCK_ELEMENTS = 2 ** 15
+
+
+class FusedLTCSequence(torch.autograd.Function):
+    """The fused LTC solver over a whole sequence, with a hand-written backward (used by
+    :meth:`LTCCell.integrate_sequence`).
+
+    Inputs: ``x0`` ``(B, n)``; ``sens`` ``(B, T, n)``, the sensory part of ``f`` at every step; ``h``
+    ``(B or 1, T, 1)``, the sub-step of every step; ``w``, ``gamma``, ``gm = gamma * mu`` ``(n, n)``;
+    ``inv_tau``, ``A`` ``(n,)``; ``unfolds`` ``K``. For each step ``t`` and sub-step ``s = t K + k``::
+
+        r_s = sum_j w_ji sigmoid(gamma_ji x_j - gm_ji)          (the recurrent part of f = r + sens_t)
+        x  <- (x + h A (r_s + sens_t)) / (1 + h (inv_tau + sens_t + r_s))
+
+    the fused step of :meth:`LTCCell.integrate`, with what does not depend on ``x`` (``1 + h (inv_tau +
+    sens)``, ``A (1 + h inv_tau)``) computed for all ``T`` steps at once. Autograd would record ~10 small ops per
+    sub-step and replay them backwards; here the forward runs without a graph and keeps only the
+    ``(T K, B, n)`` states, ``r`` and denominators, and the ``(T K, B, n, n)`` synapse activations when they
+    fit in :data:`KEEP_SYNAPSES_BYTES`. The backward walks the sub-steps in reverse (recomputing the
+    synapse activations if they were not kept) and sums the parameter adjoints per sample. Both run the
+    batch in blocks of samples, and the backward's per-step adjoints in chunks of steps, so that no op
+    exceeds :data:`BLOCK_ELEMENTS` values (one thread, in cache). Returns ``(B, T, n)``, the state at the
+    end of every step.
+    """
+
+    @staticmethod
+    def forward(ctx, x0, sens, h, w, gamma, gm, inv_tau, A, unfolds):
+        B, T, n = sens.shape
+        K = unfolds
+        xs = x0.new_empty(T * K + 1, B, n)  # xs[s]: the state before sub-step s
+        rs = x0.new_empty(T * K, B, n)
+        dens = x0.new_empty(T * K, B, n)
+        xs[0] = x0
+        # the (T K, B, n, n) synapse activations are kept for the backward if small, else recomputed there
+        keep = T * K * B * n * n * x0.element_size() <= KEEP_SYNAPSES_BYTES
+        syns = x0.new_empty((T * K, B, n, n) if keep else (0,))
+        # (x + h A f) / den = A + (x - A c0) / den with c0 = 1 + h inv_tau, since den - c0 = h f: one op fewer
+        # per sub-step; c = c0 + h sens is the denominator without r
+        c0 = 1.0 + h * inv_tau  # (B or 1, T, n)
+        c, ac0 = c0 + h * sens, A * c0  # (B, T, n), (B or 1, T, n)
+        neg_gm = -gm
+        addcmul, addcdiv, sigmoid, vecdot = torch.addcmul, torch.addcdiv, torch.sigmoid, torch.linalg.vecdot
+        for b, hb in _row_blocks(B, n, h.shape[0]):  # the samples are independent: block by block
+            X, R, D = xs[:, b].unbind(0), rs[:, b].unbind(0), dens[:, b].unbind(0)
+            S = syns[:, b].unbind(0) if keep else None
+            c_t, ac0_t, h_t = c[b].unbind(1), ac0[hb].unbind(1), h[hb].unbind(1)
+            x, s = X[0], 0
+            for t in range(T):
+                ct, ht, act = c_t[t], h_t[t], ac0_t[t]
+                for _ in range(K):
+                    pre = addcmul(neg_gm, x.unsqueeze(2), gamma)
+                    syn = sigmoid(pre, out=S[s]) if keep else pre.sigmoid_()
+                    r = vecdot(syn, w, dim=1, out=R[s])
+                    den = addcmul(ct, r, ht, out=D[s])
+                    x = addcdiv(A, x - act, den, out=X[s + 1])
+                    s += 1
+        ctx.unfolds, ctx.keep = K, keep
+        ctx.save_for_backward(xs, rs, dens, sens, h, w, gamma, gm, inv_tau, A, syns)
+        return xs[K::K].transpose(0, 1)
+
+    @staticmethod
+    @once_differentiable  # the backward is hand-written: a second derivative through it is refused, not wrong
+    def backward(ctx, grad_out):
+        xs, rs, dens, sens, h, w, gamma, gm, inv_tau, A, syns = ctx.saved_tensors
+        K = ctx.unfolds
+        TK, B, n = rs.shape
+        T = TK // K
+        g_num = torch.empty_like(rs)  # adjoint of each numerator (= adjoint of the new state / den)
+        g_f = torch.empty_like(rs)  # adjoint of each f
+        keep = ctx.keep
+        g_w, g_gamma, g_gm = torch.zeros_like(w), torch.zeros_like(gamma), torch.zeros_like(gm)
+        g_inv_tau, g_A, g_x0 = torch.zeros_like(inv_tau), torch.zeros_like(A), xs.new_empty(B, n)
+        g_sens = torch.empty_like(sens) if ctx.needs_input_grad[1] else None
+        g_h = torch.zeros_like(h) if ctx.needs_input_grad[2] else None
+        neg_gm = -gm
+        sigmoid_backward, vecdot, mul, div = torch.ops.aten.sigmoid_backward, torch.linalg.vecdot, torch.mul, torch.div
+        for b, hb in _row_blocks(B, n, h.shape[0]):
+            GN, GF = g_num[:, b].unbind(0), g_f[:, b].unbind(0)
+            X, D = xs[:, b].unbind(0), dens[:, b].unbind(0)
+            S = syns[:, b].unbind(0) if keep else None
+            h_t, go, x_new = h[hb].unbind(1), grad_out[b], xs[1:, b]  # x_new: (T K, rows, n)
+            rows = X[0].shape[0]
+            # per-sample accumulators of the parameter adjoints, reduced over the block's samples at its end
+            acc_w, acc_gamma, acc_gm = (xs.new_zeros(rows, n, n) for _ in range(3))
+            w_b = w.expand(rows, n, n)
+            gx = xs.new_zeros(rows, n)
+            for t in reversed(range(T)):
+                gx = gx + go[:, t]
+                dfdn = (A - x_new[t * K:(t + 1) * K]).mul_(h_t[t])  # d x_new / d f = h (A - x_new) / den
+                for k in reversed(range(K)):
+                    s = t * K + k
+                    x_in = X[s].unsqueeze(2)
+                    syn = S[s] if keep else torch.addcmul(neg_gm, x_in, gamma).sigmoid_()
+                    wds = sigmoid_backward(w_b, syn)  # w * syn * (1 - syn) in one kernel
+                    gn = div(gx, D[s], out=GN[s])
+                    gf = mul(gn, dfdn[k], out=GF[s]).unsqueeze(1)  # (rows, 1, n)
+                    acc_w.addcmul_(syn, gf)
+                    g_pre = wds.mul_(gf)  # adjoint of gamma x - gm
+                    acc_gm.sub_(g_pre)
+                    acc_gamma.addcmul_(g_pre, x_in)
+                    # through the synapses, d f_i / d x_j = w_ji gamma_ji sigmoid': a multiply-and-sum, not a
+                    # bmm, which MKL would spread over threads at any size
+                    gx = vecdot(g_pre, gamma, dim=2).add_(gn)
+            g_x0[b] = gx
+            g_w += acc_w.sum(0)
+            g_gamma += acc_gamma.sum(0)
+            g_gm += acc_gm.sum(0)
+            # the adjoints of 1/tau, A, h and sens from the block's g_num / g_f, a chunk of steps at a time
+            tc = max(1, BLOCK_ELEMENTS // (K * rows * n))
+            for t0 in range(0, T, tc):
+                t1 = min(T, t0 + tc)
+                sl, m = slice(t0 * K, t1 * K), t1 - t0
+                gn, xn = g_num[sl, b], x_new[sl]
+                f = (rs[sl, b].view(m, K, rows, n) + sens[b, t0:t1].transpose(0, 1).unsqueeze(1)).view(m * K, rows, n)
+                ghn = gn * h[hb, t0:t1].transpose(0, 1).repeat_interleave(K, 0)  # (m K, rows, n)
+                g_inv_tau -= (ghn * xn).sum((0, 1))
+                g_A += (ghn * f).sum((0, 1))
+                if g_sens is not None:
+                    g_sens[b, t0:t1] = g_f[sl, b].view(m, K, rows, n).sum(1).transpose(0, 1)
+                if g_h is not None:
+                    # d x_new / d h = (f A - x_new (inv_tau + f)) / den
+                    per = (gn * (f * A - xn * (inv_tau + f))).sum(-1).view(m, K, rows).sum(1).transpose(0, 1)
+                    if g_h.shape[0] == 1:
+                        g_h[0, t0:t1, 0] += per.sum(0)
+                    else:
+                        g_h[b, t0:t1, 0] = per
+        return g_x0, g_sens, g_h, g_w, g_gamma, g_gm, g_inv_tau, g_A, None
+
+
+def _row_blocks(batch: int, n: int, h_rows: int):
+    """``(rows, rows of h)`` slices cutting the batch into blocks of at most :data:`BLOCK_ELEMENTS` synapses
+    (``rows * n * n``, at least one sample); ``h`` has one row per sample or one for all (``h_rows == 1``)."""
+    step = max(1, BLOCK_ELEMENTS // (n * n))
+    for b0 in range(0, batch, step):
+        rows = slice(b0, min(batch, b0 + step))
+        yield rows, (rows if h_rows == batch else slice(None))
 
 
 def _check_solver(solver) -> str:
@@ -371,9 +557,87 @@ class CfCCell(nn.Module):
             x = g + gate * hh if self.mode == "no_gate" else g * (1.0 - gate) + gate * hh
         return (x, c) if self.mixed_memory else x
 
+    def forward_sequence(self, inputs: torch.Tensor, state=None, timespans=1.0, *, fast: bool = True):
+        """Run the cell over ``inputs`` ``(B, T, input_size)``; ``timespans`` a number or ``(B, T)``.
+
+        Returns ``(outputs, state)``: ``outputs`` ``(B, T, hidden_size)`` holds ``x`` after every step,
+        ``state`` is the last state in :meth:`forward`'s form. Inputs are not checked here (the sequence
+        layer checks them once). ``fast=False`` calls :meth:`forward` once per step (the reference);
+        ``fast=True`` is the same maths with everything that does not depend on the state taken out of the
+        time loop: the input's part of the LSTM gates and of the backbone's first ``Linear`` for all ``T``
+        steps in one matmul each, the four heads as one ``Linear`` (their weights concatenated once per
+        call), LeCun's tanh scales folded into the weights, and ``torch.lerp`` for the interpolation.
+        """
+        B, T, m = inputs.shape
+        n = self.hidden_size
+        if state is None:
+            state = self.initial_state(inputs[:, 0])
+        per_step = isinstance(timespans, torch.Tensor)
+        if not fast:
+            outs = []
+            for t in range(T):
+                state = self(inputs[:, t], state, timespans[:, t:t + 1] if per_step else timespans,
+                             validate=False)
+                outs.append(state[0] if self.mixed_memory else state)
+            return torch.stack(outs, dim=1), state
+        x, c = state if self.mixed_memory else (state, None)
+        spans = timespans.unsqueeze(-1).expand(B, T, 1).unbind(1) if per_step else None
+
+        # lecun_tanh(a) = 1.7159 tanh(0.666 a): the inner scale goes into the weights that make a, the outer
+        # one into the weights that read the activation (a linear map commutes with dropout's mask)
+        core, pre, post = ((torch.tanh, 0.666, 1.7159) if self.activation == "lecun_tanh"
+                           else (_ACTIVATION_FNS[self.activation], 1.0, 1.0))
+        heads = (self.ff1,) if self.mode == "pure" else (self.ff1, self.ff2, self.time_a, self.time_b)
+        w_heads = torch.cat([lin.weight for lin in heads])
+        b_heads = torch.cat([lin.bias for lin in heads])
+        if self.backbone_layers:
+            first = self.backbone[0]
+            w_first = first.weight * pre
+            z_in = F.linear(inputs, w_first[:, :m], first.bias * pre).unbind(1)  # input's part, all T at once
+            w_x = w_first[:, m:].t()
+            rest = [(lin.weight * (pre * post), lin.bias * pre) for lin in self.backbone[1:]]
+            w_heads = w_heads * post
+        else:  # the heads read z = [I, x] directly
+            z_in = F.linear(inputs, w_heads[:, :m], b_heads).unbind(1)
+            w_x = w_heads[:, m:].t()
+        w_heads_t = w_heads.t()
+        if self.mixed_memory:
+            lstm = self.lstm
+            gates_in = F.linear(inputs, lstm.weight_ih, lstm.bias_ih + lstm.bias_hh).unbind(1)
+            w_hh = lstm.weight_hh.t()
+        if self.mode == "pure":
+            decay = self.w_tau.abs()
+
+        outs = []
+        for t in range(T):
+            # (chunk / split, not slices: the backward of a slice zero-fills a full-width gradient per slice)
+            if self.mixed_memory:  # torch's LSTM cell, gate order i, f, g, o
+                gi, gf, gg, go = torch.addmm(gates_in[t], x, w_hh).chunk(4, 1)
+                c = torch.addcmul(torch.sigmoid(gf) * c, torch.sigmoid(gi), torch.tanh(gg))
+                x = torch.sigmoid(go) * torch.tanh(c)
+            hd = torch.addmm(z_in[t], x, w_x)
+            if self.backbone_layers:
+                z = self.dropout(core(hd))
+                for wgt, bias in rest:
+                    z = self.dropout(core(F.linear(z, wgt, bias)))
+                hd = torch.addmm(b_heads, z, w_heads_t)
+            span = spans[t] if per_step else timespans
+            if self.mode == "pure":
+                ff1 = hd
+                rate = (decay + ff1.abs()) * span
+                x = torch.addcmul(self.A, -self.A * torch.exp(-rate), ff1)
+            else:
+                ff, ta, tb = hd.split((2 * n, n, n), 1)
+                g, hh = torch.tanh(ff).chunk(2, 1)
+                gate = torch.sigmoid(torch.addcmul(tb, ta, span) if per_step else torch.add(tb, ta, alpha=span))
+                x = torch.addcmul(g, gate, hh) if self.mode == "no_gate" else torch.lerp(g, hh, gate)
+            outs.append(x)
+        return torch.stack(outs, dim=1), ((x, c) if self.mixed_memory else x)
+
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, mode={self.mode!r}, mixed_memory={self.mixed_memory}, "
                 f"backbone_layers={self.backbone_layers}")
 
 
-__all__ = ["CFC_MODES", "SOLVERS", "CfCCell", "LTCCell", "check_state", "elapsed_column", "lecun_tanh"]
+__all__ = ["CFC_MODES", "SOLVERS", "CfCCell", "FusedLTCSequence", "LTCCell", "check_state", "elapsed_column",
+           "lecun_tanh"]

@@ -28,19 +28,24 @@ class LiquidRNN(nn.Module):
     last step ``(B, H)`` when ``return_sequences=False`` (projected to ``proj_size`` if given); ``h_n`` is the
     last state of every layer, ``(num_layers, B, H)`` like ``nn.GRU``, or the pair ``(h_n, c_n)`` for a
     mixed-memory CfC like ``nn.LSTM``. ``hx`` takes the same form as ``h_n``.
+    ``fast=True`` runs each cell's fused sequence path (:meth:`LTCCell.integrate_sequence`,
+    :meth:`CfCCell.forward_sequence`): the same maths with the per-step work hoisted out of the time loop;
+    ``fast=False`` is the reference loop, one cell call per step.
     ``cell_kwargs`` go to every cell (``solver``, ``unfolds`` for LTC; ``mode``, ``mixed_memory``,
     ``backbone_units``... for CfC).
     """
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
                  batch_first: bool = True, return_sequences: bool = True, proj_size: int | None = None,
-                 **cell_kwargs) -> None:
+                 fast: bool = True, **cell_kwargs) -> None:
         super().__init__()
         if cell not in CELLS:
             raise InputError(f"cell must be one of {tuple(CELLS)}, got {cell!r}")
-        for name, flag in (("batch_first", batch_first), ("return_sequences", return_sequences)):
+        for name, flag in (("batch_first", batch_first), ("return_sequences", return_sequences),
+                           ("fast", fast)):
             if not isinstance(flag, bool):
                 raise InputError(f"{name} must be True or False, got {flag!r}")
+        self.fast = fast
         self.cell_type = cell
         self.input_size = integer(input_size, "input_size", min=1)
         self.hidden_size = integer(hidden_size, "hidden_size", min=1)
@@ -70,16 +75,12 @@ class LiquidRNN(nn.Module):
 
         seq, last = x, []
         for layer, cell in enumerate(self.cells):
-            state, outs = states[layer], []
-            for t in range(T):
-                dt = ts if not isinstance(ts, torch.Tensor) else ts[:, t:t + 1]  # (B, 1): per sample, this step
-                if self.cell_type == "ltc":
-                    state = cell.integrate(state, seq[:, t], dt, validate=False)
-                else:
-                    state = cell(seq[:, t], state, dt, validate=False)
-                outs.append(state[0] if self.mixed_memory else state)
-            seq = torch.stack(outs, dim=1)
-            last.append(state)
+            if self.cell_type == "ltc":
+                seq = cell.integrate_sequence(states[layer], seq, ts, fast=self.fast)
+                last.append(seq[:, -1])
+            else:
+                seq, state = cell.forward_sequence(seq, states[layer], ts, fast=self.fast)
+                last.append(state)
 
         out = seq if self.return_sequences else seq[:, -1]
         if self.proj is not None:

@@ -109,7 +109,8 @@ SCALES = {
 
 def _run_one(scale: Scale, row: Row, seed: int, out_dir: str, progress: bool) -> dict:
     """Train one (row, seed) run in this process; resumes from its checkpoint if one exists."""
-    from paradigmlab.looped.train import TrainConfig, torch_threads, train
+    from paradigmlab.looped.train import TrainConfig, train
+    from paradigmlab.trainer import torch_threads
 
     data = _load_data(scale.corpus, scale.tokenizer, scale.max_chars)
     mc = scale.model_config(row, data.tokenizer.vocab_size)

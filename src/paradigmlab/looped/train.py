@@ -29,6 +29,7 @@ from paradigmlab.cliutil import add_out_option
 from paradigmlab.data.text import TextData, load_text_data
 from paradigmlab.looped.model import LoopedConfig, LoopedLM
 from paradigmlab.measure import atomic_path, remove_stale_temporaries, write_json_atomic
+from paradigmlab.trainer import check_weights, load_torch_file
 from paradigmlab.validate import integer, number, writable_dir
 
 CHECKPOINT = "ckpt.pt"
@@ -163,21 +164,6 @@ def peak_flops(device_type: str, device_name: str = "") -> float:
     return 2 * n**3 / best
 
 
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Run a block with ``n`` torch intra-op threads, restoring the previous count afterwards.
-
-    Small models on a busy CPU run many times faster on one thread than on
-    several oversubscribed ones.
-    """
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def _generator(*parts: int) -> torch.Generator:
     """A torch generator seeded by a tuple of ints (seed, step, micro-batch index, ...)."""
     h = 0
@@ -219,26 +205,16 @@ def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged or hostile files
-        raise ValueError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {str(exc)[:200]})") from None
-    if not isinstance(state, dict) or any(k not in state for k in CHECKPOINT_KEYS):
-        have = sorted(state) if isinstance(state, dict) else type(state).__name__
+    state = load_torch_file(path, "checkpoint", map_location=device)
+    if any(k not in state for k in CHECKPOINT_KEYS):
+        have = sorted(state)
         raise ValueError(f"{path}: not a looped LM checkpoint (needs {', '.join(CHECKPOINT_KEYS)}; has {have})")
     try:
         LoopedConfig.from_dict(state["model_config"])
         TrainConfig(**{k: v for k, v in state["train_config"].items() if k != "out_dir"})
     except (TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{path}: invalid configuration in the checkpoint ({exc})") from None
-    weights = state["model"]
-    if not isinstance(weights, dict) or not all(isinstance(t, torch.Tensor) for t in weights.values()):
-        raise ValueError(f"{path}: the checkpoint's model entry is not a dict of tensors")
-    bad = [k for k, t in weights.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
-    if bad:
-        raise ValueError(f"{path}: non-finite weights in {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}")
+    check_weights(state["model"], path)
     r = state["result"]
     steps = state["train_config"]["steps"]
     try:

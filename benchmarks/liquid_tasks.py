@@ -1,0 +1,106 @@
+"""The liquid task table at full budget: our LTC / CfC / Liquid-S4 next to torch GRU / LSTM, a small Transformer
+and the ncps library's LTC / CfC, same task, recipe, budget and seeds, next to the published numbers.
+
+Each run trains with :func:`paradigmlab.liquid.experiments.train_run` in ``--runs/<task>-<model>-s<seed>`` (a
+rerun resumes unfinished runs and reuses finished ones) and reports the test score at the best-validation epoch,
+parameters, training seconds per epoch and batch-1 inference microseconds per step. Prints the machine, the
+sizes, epochs and seeds of every row. ncps rows need the bench extra (``make bench``); missing shared data
+(Half-Cheetah) skips that task with the reason.
+
+    .venv/bin/python benchmarks/liquid_tasks.py [--tasks xor,mnist1d,cheetah] [--seeds 0] [--runs runs/liquid_tasks]
+
+Writes benchmarks/results/liquid_tasks.json and .png (the report's full-budget table reads the JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+from paradigmlab.liquid import experiments as ex
+from paradigmlab.measure import machine_info, write_json_atomic
+
+#: task -> models of its row set (ncps models are dropped with a note when ncps is not installed)
+MODELS = {
+    "xor": ["cfc", "cfc-mm", "ltc", "gru", "lstm"],
+    "mnist1d": ["cfc-mm", "cfc", "gru", "lstm", "liquid-s4", "s4d", "transformer", "ncps-cfc-mm"],
+    "cheetah": ["ltc", "cfc", "lstm", "gru", "liquid-s4", "ncps-ltc"],
+}
+#: Budget changes for models whose full recipe does not fit this benchmark's CPU time (reported in the JSON).
+BUDGET = {("xor", "ltc"): {"epochs": 2}, ("xor", "gru"): {"epochs": 50}, ("xor", "lstm"): {"epochs": 50}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tasks", default="xor,mnist1d,cheetah")
+    ap.add_argument("--seeds", default="0")
+    ap.add_argument("--runs", default="runs/liquid_tasks", help="run folders (resumable)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
+    ap.add_argument("--json", default="benchmarks/results/liquid_tasks.json")
+    args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    have_ncps = importlib.util.find_spec("ncps") is not None
+    m = machine_info()
+    print(f"machine: {m['processor']}, {m['cpu_count']} CPUs; torch threads per run {args.threads}; seeds {seeds}")
+    tables, notes = {}, []
+    for task in args.tasks.split(","):
+        models = [x for x in MODELS[task] if have_ncps or not x.startswith("ncps")]
+        if len(models) < len(MODELS[task]):
+            notes.append(f"{task}: ncps not installed, its rows skipped (make bench installs it)")
+        rows = []
+        try:
+            for model in models:
+                over = BUDGET.get((task, model), {})
+                tab = ex.task_table(task, [model], seeds, args.runs, progress=False, threads=args.threads, **over)
+                row = tab["rows"][0]
+                row["budget_note"] = f"epochs cut to {over['epochs']} (CPU time)" if over else ""
+                rows.append(row)
+                pub = row["published"]
+                print(f"{task:8s} {model:12s} test {row['metric']} {row['mean']:.4g} +- {row['std']:.2g} "
+                      f"(seeds {row['seeds']}, {row['epochs']} epochs, {row['params']} params, "
+                      f"{row['seconds_per_epoch']:.1f} s/epoch, {row['inference_us_per_step']:.0f} us/step)"
+                      + (f"  published {pub['mean']}" if pub else ""), flush=True)
+        except FileNotFoundError as exc:
+            notes.append(f"{task}: skipped ({exc})")
+            print(notes[-1])
+            continue
+        tables[task] = {"task": task, "seeds": seeds, "rows": rows,
+                        "recipe": {r["model"]: ex.recipe_for(task, r["model"]).__dict__ for r in rows}}
+    report = {"tables": tables, "notes": notes, "machine": m, "threads": args.threads,
+              "how": "test score at the best-validation epoch; seconds/epoch are medians over the epochs of each "
+                     "run (runs may have shared the machine's cores with other runs)"}
+    write_json_atomic(args.json, report)
+    png = plot(report, Path(args.json).with_suffix(".png"))
+    print(f"wrote {args.json} and {png}")
+
+
+def plot(report: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(report["tables"])
+    fig, axes = plt.subplots(1, max(1, len(tasks)), figsize=(5 * max(1, len(tasks)), 4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        rows = report["tables"][task]["rows"]
+        names = [r["model"] for r in rows]
+        ax.bar(names, [r["mean"] for r in rows], yerr=[r["std"] for r in rows], color="tab:blue", label="ours")
+        pubs = [(i, r["published"]["mean"]) for i, r in enumerate(rows) if r["published"]]
+        if pubs:
+            ax.scatter([i for i, _ in pubs], [p for _, p in pubs], color="tab:red", zorder=3, label="published")
+        metric = rows[0]["metric"] if rows else ""
+        ax.set(title=task, ylabel=f"test {metric}")
+        if metric == "accuracy":
+            ax.set_ylim(40, 100)
+        ax.tick_params(axis="x", rotation=45)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+if __name__ == "__main__":
+    main()
