@@ -127,3 +127,35 @@ def test_cost_table_and_report_pieces(tmp_path):
     md = reproduce.tables_markdown({"xor": {"rows": [ex.summarise("xor", "cfc", [res])]},
                                      "cheetah": {"skipped": "no data"}}, "t", quick=True)
     assert "| cfc |" in md and "99.42" in md and "skipped (no data)" in md
+
+
+def test_cli_train_resumes_bit_exactly_after_kill_9(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from paradigmlab.trainer import read_checkpoint
+
+    args = ["-m", "paradigmlab.cli", "liquid", "train", "--task", "mnist1d", "--model", "ltc", "--units", "4",
+            "--epochs", "4", "--threads", "1", "--no-progress", "--out"]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, *args, str(killed)], stdout=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        ckpt = killed / "ckpt.pt"
+        if ckpt.exists() and read_checkpoint(ckpt)["epoch"] >= 1:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "model.pt").exists() and 1 <= read_checkpoint(killed / "ckpt.pt")["epoch"] < 4
+    assert subprocess.run([sys.executable, *args, str(killed)], stdout=subprocess.DEVNULL).returncode == 0
+    whole = tmp_path / "whole"
+    assert subprocess.run([sys.executable, *args, str(whole)], stdout=subprocess.DEVNULL).returncode == 0
+    a, b = weights(killed), weights(whole)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    ra, rb = (json.loads((d / "result.json").read_text()) for d in (killed, whole))
+    assert ra["resumed_from_epoch"] >= 1 and ra["test"] == rb["test"]
