@@ -159,3 +159,19 @@ def test_cli_train_resumes_bit_exactly_after_kill_9(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     ra, rb = (json.loads((d / "result.json").read_text()) for d in (killed, whole))
     assert ra["resumed_from_epoch"] >= 1 and ra["test"] == rb["test"]
+
+
+def test_a_run_folder_of_another_recipe_is_not_resumed(tmp_path, monkeypatch):
+    cfg = tiny(epochs=2, units=8)
+    with pytest.raises(KeyboardInterrupt):
+        real = ex.evaluate
+
+        def stop(*a, **k):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(ex, "evaluate", stop)
+        ex.train_run(cfg, tmp_path, progress=False)
+    monkeypatch.setattr(ex, "evaluate", real)
+    monkeypatch.setitem(ex.MODEL_RECIPES, ("xor", "cfc"), {"spec": {"backbone_units": 16}})
+    with pytest.raises(ex.InputError, match="other settings .*spec"):
+        ex.train_run(cfg, tmp_path, progress=False)
