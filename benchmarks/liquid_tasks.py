@@ -99,7 +99,7 @@ def plot(report: dict, path: Path) -> Path:
         metric = rows[0]["metric"] if rows else ""
         ax.set(title=task, ylabel=f"test {metric}")
         if metric == "accuracy":
-            ax.set_ylim(40, 100)
+            ax.set_ylim(0, 100)
         ax.tick_params(axis="x", rotation=45)
         ax.legend(fontsize=8)
     fig.tight_layout()
