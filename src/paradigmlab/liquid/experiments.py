@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from paradigmlab.liquid.models import ModelSpec, SequenceModel, count_parameters
-from paradigmlab.measure import atomic_path, machine_info, write_json_atomic
+from paradigmlab.measure import atomic_path, machine_info, time_repeats, write_json_atomic
 from paradigmlab.trainer import (KeepBest, TensorSet, Trainer, TrainerConfig, check_weights, load_torch_file,
                                  read_checkpoint, torch_threads)
 from paradigmlab.validate import InputError
@@ -287,19 +287,13 @@ def published_for(task: str, model: str) -> dict | None:
 
 
 @torch.no_grad()
-def inference_step_us(model: SequenceModel, data: TensorSet, steps: int = 64) -> float:
+def inference_step_us(model: SequenceModel, data: TensorSet) -> float:
     """Median microseconds per time step of batch-1 inference over one test sequence (whole-sequence call /
-    its length; recurrent cores pay per step, S4 runs its convolution)."""
+    its length; recurrent cores pay per step, S4 runs its convolution); 5 repeats after 2 warm-ups."""
     x, y, ts, mask = data[slice(0, 1)]
     model.eval()
-    for _ in range(2):
-        model(x, ts, mask)
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        model(x, ts, mask)
-        times.append(time.perf_counter() - t0)
-    return 1e6 * statistics.median(times) / x.shape[1]
+    timing = time_repeats(lambda: model(x, ts, mask), repeats=5, warmup=2)
+    return 1e6 * timing["median_s"] / x.shape[1]
 
 
 def read_model(path: str | Path) -> tuple[SequenceModel, dict]:
