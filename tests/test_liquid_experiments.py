@@ -175,3 +175,12 @@ def test_a_run_folder_of_another_recipe_is_not_resumed(tmp_path, monkeypatch):
     monkeypatch.setitem(ex.MODEL_RECIPES, ("xor", "cfc"), {"spec": {"backbone_units": 16}})
     with pytest.raises(ex.InputError, match="other settings .*spec"):
         ex.train_run(cfg, tmp_path, progress=False)
+
+
+def test_cli_table_and_its_errors(tmp_path, capsys):
+    assert main(["liquid", "table", "--task", "mnist1d", "--models", "gru,lstm", "--seeds", "0,1", "--epochs", "1",
+                 "--units", "4", "--no-progress", "--out", str(tmp_path), "--json", "-"]) == 0
+    tab = json.loads(capsys.readouterr().out)
+    assert [r["model"] for r in tab["rows"]] == ["gru", "lstm"] and all(len(r["scores"]) == 2 for r in tab["rows"])
+    assert main(["liquid", "table", "--task", "mnist1d", "--models", "gru,nosuch", "--out", str(tmp_path)]) == 2
+    assert "nosuch" in capsys.readouterr().err
