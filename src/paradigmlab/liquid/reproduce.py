@@ -53,7 +53,7 @@ def reproduce_section(out_dir: Path, quick: bool) -> Section:
     if full is not None:
         data["full_tables"] = {t: v for t, v in full.get("tables", {}).items()}
         parts.append(tables_markdown(full.get("tables", {}), "Full-budget runs (`benchmarks/liquid_tasks.py`, "
-                                      f"{full.get('machine', {}).get('cpu', 'see JSON')})", quick=False))
+                                      f"{full.get('machine', {}).get('processor', 'machine in the JSON')})", quick=False))
     const = ex.constant_classifier_scores("xor")
     data["xor_constant_classifier"] = const
     parts.append("**The published LTC failure on the bit-stream XOR.** The CfC paper reports LTC at 49.11 % "
@@ -111,6 +111,7 @@ def cost_markdown(cost: dict, fig: str, accuracy: dict | None = None) -> str:
             "state bytes after 40 steps | after 10,000 |", "|---|---|---|---|---|---|---|---|"]
     mem = cost["memory"]
     i40, iend = mem["length"].index(40), len(mem["length"]) - 1
+    ratio = mem["state_bytes"]["liquid-s4"][0] / mem["state_bytes"]["ltc"][0]
     for r in cost["rows"]:
         sb = mem["state_bytes"][r["model"]]
         acc = f"{accuracy[r['model']]:.1f}" if r["model"] in accuracy else "-"
@@ -122,8 +123,8 @@ def cost_markdown(cost: dict, fig: str, accuracy: dict | None = None) -> str:
             "grows with every token: past the LTC / CfC / GRU state (256-512 B) from the first step, past Liquid-S4's "
             "diagonal modes after about a hundred, and growing on "
             "(the Transformer row is the decode step at context 0; its FLOPs also grow with the context). "
-            "Liquid-S4's state is its diagonal modes, `d_model x d_state/2` complex numbers per liquid order: "
-            "constant, but 64-128x an LTC's at these sizes.\n\n" + "\n".join(rows) + f"\n\n![memory]({fig})")
+            "Liquid-S4's state is its diagonal modes, `d_model x d_state/2` complex numbers per liquid order and "
+            f"block: constant, but {ratio:.0f}x an LTC's at these sizes.\n\n" + "\n".join(rows) + f"\n\n![memory]({fig})")
 
 
 def plot_memory(cost: dict, path: Path) -> Path:
