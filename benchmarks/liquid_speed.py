@@ -22,7 +22,6 @@ nothing unless ``--json`` is given. Otherwise writes the JSON and a PNG bar char
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import statistics
 import time
@@ -34,6 +33,7 @@ import torch.nn.functional as F
 
 from paradigmlab.liquid import CfC, LTC
 from paradigmlab.measure import machine_info, write_json_atomic
+from paradigmlab.trainer import torch_threads
 
 GOAL_RATIO = 3.0
 
@@ -52,17 +52,6 @@ SHAPES = {
 QUICK_SHAPES = ("cheetah", "mnist1d")
 UNFOLDS = 6
 BACKBONE_UNITS = 128
-
-
-@contextlib.contextmanager
-def num_threads(n: int):
-    """torch's intra-op thread count set to ``n`` inside the block only."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 class Model(nn.Module):
@@ -183,7 +172,7 @@ def measure_shape(shape: dict, repeats: int) -> list[dict]:
 
 def run(shapes, repeats: int, threads: int) -> dict:
     results = []
-    with num_threads(threads):
+    with torch_threads(threads):
         for name in shapes:
             shape = SHAPES[name]
             rows = {row["model"]: row for row in measure_shape(shape, repeats)}

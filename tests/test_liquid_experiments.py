@@ -118,6 +118,14 @@ def test_cost_table_and_report_pieces(tmp_path):
     assert all(len(set(v)) == 1 for k, v in mem.items() if k != "transformer")
     assert mem["transformer"][2] == 1000 * mem["transformer"][0]
     assert rows["ltc"]["params_counted"] == rows["ltc"]["params"] and rows["gru"]["matmul_flops"] > 0
+    # the cost table builds each model at the shape its task's loader gives (here: the bit-stream XOR)
+    xor = ex.load("xor", **TINY)
+    from paradigmlab.liquid.models import SequenceModel, count_parameters
+
+    built = SequenceModel(ex.spec_for(xor, "cfc", ex.recipe_for("xor", "cfc").units,
+                                      **ex.recipe_for("xor", "cfc").spec))
+    xrows = {r["model"]: r for r in ex.cost_table("xor", lengths=(1, 40))["rows"]}
+    assert xrows["cfc"]["params_counted"] == count_parameters(built)
     assert "| ltc |" in reproduce.cost_markdown(cost, "m.png")
     assert reproduce.plot_memory(cost, tmp_path / "m.png").stat().st_size > 1000
     study = ex.solver_study(dts=(0.1, 2.0), unfold_counts=(1, 2), steps=5)

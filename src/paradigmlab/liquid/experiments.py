@@ -398,13 +398,14 @@ def cost_table(task: str = "mnist1d", units: int | None = None, lengths=(1, 10, 
     growing with the length for the Transformer's KV cache."""
     from paradigmlab.costmodel import recurrent as rc
 
-    input_size, output_size = {"mnist1d": (1, 10), "xor": (2, 2), "cheetah": (17, 17)}[task]
+    from paradigmlab.liquid.tasks import TASK_SHAPES
+
+    kind, input_size, output_size = TASK_SHAPES[task]
     rows, costs = [], {}
     for name in models:
         r = recipe_for(task, name)
         spec = ModelSpec(core=name, input_size=input_size, output_size=output_size, units=units or r.units,
-                         kind="regression" if task == "cheetah" else "classification",
-                         irregular=task == "xor", **r.spec)
+                         kind=kind, irregular=task == "xor", **r.spec)
         torch.manual_seed(0)
         model = SequenceModel(spec)
         cost = model_step_cost(model, context=lengths[0] - 1)

@@ -30,6 +30,11 @@ from paradigmlab.data.paths import display_path, shared_path
 from paradigmlab.validate import InputError, declared_size, integer, number
 
 TASKS = ("xor", "mnist1d", "cheetah")
+#: Each task's kind, input features per step and outputs (classes, or regression targets per step): what its
+#: loader builds, and what a model for it needs without loading the data.
+CHEETAH_OBS = 17  # observations per HalfCheetah step
+TASK_SHAPES = {"xor": ("classification", 1, 2), "mnist1d": ("classification", 1, 10),
+               "cheetah": ("regression", CHEETAH_OBS, CHEETAH_OBS)}
 
 
 # ---------------------------------------------------------------- value objects
@@ -243,7 +248,7 @@ def bitstream_xor(num_train: int = 100_000, num_val: int = 10_000, num_test: int
                      "padding": "after the events; mask False; read the state at the last valid step",
                      "reference_training": "200 epochs, RMSprop lr 5e-4, batch 256, size 64, BCE on one logit"},
     }
-    return Task("xor", "classification", 1, 2, splits["train"], splits["val"], splits["test"], info)
+    return Task("xor", *TASK_SHAPES["xor"], splits["train"], splits["val"], splits["test"], info)
 
 
 # ---------------------------------------------------------------- 2. MNIST-1D
@@ -295,11 +300,10 @@ def mnist1d(num_samples: int | None = None, seed: int | None = None, val_fractio
                      "final_seq_length": int(args.final_seq_length), "val_fraction": val_fraction,
                      "val": "carved from train by numpy default_rng(seed).permutation"},
     }
-    return Task("mnist1d", "classification", 1, 10, splits["train"], splits["val"], splits["test"], info)
+    return Task("mnist1d", *TASK_SHAPES["mnist1d"], splits["train"], splits["val"], splits["test"], info)
 
 
 # ---------------------------------------------------------------- 3. Half-Cheetah
-CHEETAH_OBS = 17
 CHEETAH_TRACES = 25
 #: Trace indices of each split, files sorted by name (``CheetahData`` in the LTC repository's cheetah.py).
 CHEETAH_SPLITS = {"val": range(0, 5), "test": range(5, 15), "train": range(15, 25)}
@@ -397,7 +401,7 @@ def half_cheetah(root: str | Path | None = None, window: int = 32, stride: int =
                      "reference_training": "200 epochs, batch 16 (drop last), Adam 1e-3 (LTC 1e-2), size 32, "
                                            "test MSE at the best validation epoch"},
     }
-    return Task("cheetah", "regression", CHEETAH_OBS, CHEETAH_OBS, splits["train"], splits["val"], splits["test"],
+    return Task("cheetah", *TASK_SHAPES["cheetah"], splits["train"], splits["val"], splits["test"],
                 info)
 
 
