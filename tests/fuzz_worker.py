@@ -103,6 +103,10 @@ def _liquid_ok(res):
     assert all(bool(torch.isfinite(p).all()) for p in model.parameters()) and isinstance(run, dict)
 
 
+def _tokens_ok(a) -> None:
+    assert a.ndim == 1 and a.dtype == np.int64 and a.size and a.min() >= 0
+
+
 def loaders() -> dict:
     """name -> (load(path), check(result)): ``check`` asserts what an accepted file must satisfy."""
     from paradigmlab.optimize import io as oio
@@ -133,6 +137,9 @@ def loaders() -> dict:
 
     table["trainer-checkpoint"] = (read_checkpoint, _trainer_ok)
     table["liquid-model"] = (read_model, _liquid_ok)
+    from paradigmlab.data.tokens import load_token_file
+
+    table["token-file"] = (load_token_file, _tokens_ok)
     return table
 
 

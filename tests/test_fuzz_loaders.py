@@ -176,6 +176,8 @@ def binary_seeds(tmp: Path) -> dict[str, list[Path]]:
     np.savez(tmp / "ws.npz", a=rng.normal(size=16), b=rng.normal(size=(4, 4)))
     torch.save({"w": torch.randn(4, 4), "step": torch.tensor(3)}, tmp / "sd.pt")
     out["tensors"] = [tmp / "w.npy", tmp / "ws.npz", tmp / "sd.pt"]
+    np.save(tmp / "tokens.npy", rng.integers(0, 50, 300).astype(np.uint16))  # a diffusion / LM token file
+    out["token-file"] = [tmp / "tokens.npy"]
     return out
 
 
@@ -186,6 +188,15 @@ def structured_mutations(path: Path) -> list[tuple[str, bytes]]:
     import io
 
     out: list[tuple[str, bytes]] = []
+    if path.name == "tokens.npy":  # well-formed .npy files that are not a token array
+        a = np.load(path)
+        for kind, bad in (("float", a.astype(np.float32) + 0.5), ("shape", a.reshape(-1, 2)),
+                          ("empty", a[:0]), ("negative", a.astype(np.int64) - 100),
+                          ("complex", a.astype(np.complex64)), ("object", np.array([1, "x"], dtype=object))):
+            buf = io.BytesIO()
+            np.save(buf, bad, allow_pickle=True)
+            out.append((kind, buf.getvalue()))
+        return out
     if path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
@@ -256,6 +267,7 @@ STRUCTURED_MUST_REFUSE = {
     "tensors": ("nan-array",),
     "trainer-checkpoint": ("nan-array", "negative-count", "bad-config", "history-mismatch", "drop-key"),
     "liquid-model": ("nan-array", "bad-config", "shape", "extra-key", "drop-key"),
+    "token-file": ("float", "shape", "empty", "negative", "complex", "object"),
 }
 
 
@@ -306,7 +318,7 @@ def summarise(outcomes: list[dict]) -> Counter:
 #: Loaders of text formats: their value mutations (NaN, huge sizes, non-UTF-8) must be refused.
 TEXT_LOADERS = ("gset", "cnf", "qubo")
 BINARY_LOADERS = ("pbit-model", "dbm", "dbm-checkpoint", "looped-checkpoint", "tensors", "trainer-checkpoint",
-                  "liquid-model")
+                  "liquid-model", "token-file")
 
 
 @pytest.fixture(scope="module")

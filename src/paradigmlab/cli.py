@@ -18,7 +18,7 @@ import sys
 from paradigmlab.cliutil import add_out_option, check_outputs
 
 #: Every paradigm, in report order; ``paradigmlab.<name>.cli`` and ``paradigmlab.<name>.reproduce`` exist for each.
-PARADIGMS = ("pbit", "optimize", "looped", "costmodel", "ebm", "liquid")
+PARADIGMS = ("pbit", "optimize", "looped", "costmodel", "ebm", "liquid", "diffusion")
 
 # Copy-paste examples, one or more per command group. Each runs in seconds from a fresh clone
 # (run from the repository root); tests/test_cli.py runs every "$ " line of this text, in order.
@@ -40,6 +40,10 @@ examples (each runs in seconds, from the repository root of a fresh clone):
   $ paradigmlab liquid solvers
   $ paradigmlab liquid train --task mnist1d --model cfc --epochs 2 --no-progress --out liquid_run
   $ paradigmlab liquid evaluate liquid_run --split test
+  # diffusion: a masked-diffusion LM on the built-in Markov corpus for 30 steps, its NELBO, LLaDA samples (block cache)
+  $ paradigmlab diffusion train --data markov --kind mdm --steps 30 --d-model 32 --layers 1 --n-head 2 --block-size 32 --no-progress --out diffusion_run
+  $ paradigmlab diffusion evaluate diffusion_run --data markov --max-windows 64 --samples 2
+  $ paradigmlab diffusion generate diffusion_run --length 16 --tokens-per-step 4 --block-length 8 --cache prefix
   # reproduce: the report's sections (the full quick report is `make reproduce`; --only NAME runs one)
   $ paradigmlab reproduce --list
 

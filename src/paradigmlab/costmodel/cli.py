@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--weight-reuse", default="auto", choices=("auto", "per_loop", "per_step"),
                        help="looped models: re-read the shared block every loop, once per step, or decide by on-chip size")
         q.add_argument("--calibrated", action="store_true",
-                       help="use efficiencies fitted to the bundled measurements for this device")
+                       help="use efficiencies fitted to the bundled measurements of this phase for this device "
+                            "(prefill: published TTFT points; decode and train: gpt-fast decode)")
         q.add_argument("--bw-eff", type=float, help="bandwidth efficiency (0, 1]")
         q.add_argument("--compute-eff", type=float, help="compute efficiency (0, 1]")
         q.add_argument("--overhead-us", type=float, help="fixed cost per kernel, microseconds")
@@ -51,8 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     lq.add_argument("--eval-batches", type=int, default=None, help="default: the training run's eval_batches")
     add_json_option(lq, "the loss table")
     lq.set_defaults(func=_run_quantize_lm)
-    v = cs.add_parser("validate", help="predictions vs published gpt-fast measurements", epilog=JSON_HELP)
-    add_json_option(v, "the validation rows and the fitted calibration")
+    v = cs.add_parser("validate", help="predictions vs published measurements: gpt-fast decode, prefill / TTFT",
+                      epilog=JSON_HELP)
+    v.add_argument("--phase", choices=("decode", "prefill", "both"), default="both",
+                   help="decode (gpt-fast, A100), prefill (TTFT, per device) or both tables (default)")
+    add_json_option(v, "the validation rows and the fitted calibration(s); with both, the decode result's keys "
+                       "plus 'prefill'")
     v.set_defaults(func=_run_validate)
     h = cs.add_parser("hardware", help="list hardware presets with peaks and TOPS/W")
     h.set_defaults(func=_run_hardware)
@@ -149,12 +154,15 @@ def _run_quantize_lm(args: argparse.Namespace) -> int:
 
 def _run_validate(args: argparse.Namespace) -> int:
     from paradigmlab.costmodel.experiments import json_ready
-    from paradigmlab.costmodel.validation import validate, validation_markdown
+    from paradigmlab.costmodel.validation import prefill_markdown, validate, validate_prefill, validation_markdown
 
-    result = validate()
+    decode = validate() if args.phase in ("decode", "both") else None
+    prefill = validate_prefill() if args.phase in ("prefill", "both") else None
+    # The decode result stays the top level (what the command printed before it had --phase).
+    result = {**decode, "prefill": prefill} if decode and prefill else (decode or prefill)
     write_json_option(args, json_ready(result))
     if not json_to_stdout(args):
-        print(validation_markdown(result))
+        print("\n".join(md(r) for md, r in ((validation_markdown, decode), (prefill_markdown, prefill)) if r))
     return 0
 
 

@@ -25,7 +25,7 @@ from paradigmlab.costmodel.cnn import resnet50_costs
 from paradigmlab.costmodel.hardware import Hardware, load_hardware
 from paradigmlab.costmodel.roofline import Calibration, Prediction, predict
 from paradigmlab.costmodel.transformer import (
-    Costs, TransformerConfig, decoder_costs, load_model, memory_bytes, resolve_weight_reuse,
+    PHASES, Costs, TransformerConfig, decoder_costs, load_model, memory_bytes, resolve_weight_reuse,
 )
 from paradigmlab.validate import read_npz
 
@@ -53,15 +53,25 @@ class StepCost:
 
 
 def calibration_for(hw: Hardware, calibrated: bool = False, bw_efficiency: float | None = None,
-                    compute_efficiency: float | None = None, kernel_overhead_s: float | None = None) -> Calibration | None:
-    """The efficiencies to predict with: fitted to the bundled measurements (``calibrated``), given, or none (ideal)."""
-    from paradigmlab.costmodel.validation import validate
+                    compute_efficiency: float | None = None, kernel_overhead_s: float | None = None,
+                    phase: str = "decode") -> Calibration | None:
+    """The efficiencies to predict with: fitted to the bundled measurements (``calibrated``), given, or none (ideal).
 
+    ``calibrated`` fits to the measurements of ``phase``: prefill steps use the published prefill / TTFT
+    points of ``hw`` (:func:`paradigmlab.costmodel.validation.prefill_calibration`); decode and train keep the
+    batch-1 decode (gpt-fast) calibration.
+    """
+    from paradigmlab.costmodel.validation import prefill_calibration, validate
+
+    if phase not in PHASES:
+        raise ValueError(f"phase must be one of {PHASES}, got '{phase}'")
     manual = {k: v for k, v in (("bw_efficiency", bw_efficiency), ("compute_efficiency", compute_efficiency),
                                 ("kernel_overhead_s", kernel_overhead_s)) if v is not None}
     if calibrated:
         if manual:
             raise ValueError("give either --calibrated or --bw-eff/--compute-eff/--overhead-us, not both")
+        if phase in ("prefill", "denoise"):  # a diffusion step is a full-sequence, compute-bound pass too
+            return prefill_calibration(hw)
         result = validate()
         if result["hardware"] != hw.name:
             raise ValueError(f"no bundled measurements for '{hw.name}' (only {result['hardware']}); "
@@ -78,7 +88,7 @@ def step_cost(model: str | Path, hardware: str | Path, phase: str = "decode", ba
     cfg, hw = load_model(model), load_hardware(hardware)
     reuse, reason = resolve_weight_reuse(cfg, hw.on_chip_bytes, weight_dtype, weight_reuse)
     costs = decoder_costs(cfg, phase, batch, context, weight_dtype, kv_dtype, act_dtype, tp, reuse)
-    cal = calibration_for(hw, calibrated, bw_efficiency, compute_efficiency, kernel_overhead_s)
+    cal = calibration_for(hw, calibrated, bw_efficiency, compute_efficiency, kernel_overhead_s, phase)
     pred = predict(costs, hw, cal)
     ctx = context if phase != "train" else 0
     mem = memory_bytes(cfg, weight_dtype, kv_dtype or act_dtype, batch, ctx, tp)

@@ -44,7 +44,9 @@ from paradigmlab.costmodel.dtypes import bytes_per_element
 from paradigmlab.costmodel.moe import expected_distinct_experts
 from paradigmlab.costmodel.presets import load_preset
 
-PHASES = ("decode", "prefill", "train")
+PHASES = ("decode", "prefill", "train", "denoise")
+#: ``denoise``: one step of a masked-diffusion sampler -- ``context`` positions run bidirectionally (every pair
+#: attends, not the causal half) with logits at every position, after ``cached`` positions of a block KV cache
 _NORM_FLOPS_PER_ELEMENT = 5
 _ADAMW_BYTES_PER_PARAM = 28
 _ADAMW_FLOPS_PER_PARAM = 10
@@ -357,12 +359,15 @@ def decoder_costs(
     act_dtype: str = "bf16",
     tp: int = 1,
     weight_reuse: str = "per_loop",
+    cached: int = 0,
 ) -> Costs:
     """Cost of one step of ``cfg``.
 
     ``context`` is the number of cached tokens before a decode step, the
-    prompt length for prefill, and the sequence length for training. ``tp``
-    is the tensor-parallel degree; costs are per device.
+    prompt length for prefill, the sequence length for training, and the positions
+    a diffusion step computes for ``denoise`` (which then attend to ``cached`` more
+    positions of a block KV cache as well). ``tp`` is the tensor-parallel degree;
+    costs are per device.
     """
     if phase not in PHASES:
         raise ValueError(f"phase must be one of {PHASES}, got '{phase}'")
@@ -373,9 +378,11 @@ def decoder_costs(
         raise ValueError(f"context must be an integer >= {0 if phase == 'decode' else 1}, got {context!r}")
     if weight_reuse not in ("per_loop", "per_step"):
         raise ValueError(f"weight_reuse must be 'per_loop' or 'per_step', got '{weight_reuse}'")
+    if not isinstance(cached, int) or cached < 0 or (cached and phase != "denoise"):
+        raise ValueError(f"cached must be an integer >= 0 and only with phase 'denoise', got {cached!r}")
     kv_dtype = kv_dtype or act_dtype
     wb, kb, ab = bytes_per_element(weight_dtype), bytes_per_element(kv_dtype), bytes_per_element(act_dtype)
-    new, past = (1, context) if phase == "decode" else (context, 0)
+    new, past = (1, context) if phase == "decode" else (context, cached)
     tokens = batch * new
     ctx = _Ctx(cfg, phase, batch, new, past, tokens, wb, kb, ab, tp)
     costs = Costs(cfg.name, phase, batch, context, tokens, weight_dtype, kv_dtype, act_dtype, tp, weight_reuse)
@@ -387,7 +394,7 @@ def decoder_costs(
             op.count, op.weight_reads = cfg.loops, reads
             costs.ops.append(op)
     costs.ops.append(_norm(ctx, "final_norm"))
-    head_tokens = tokens if phase == "train" else batch
+    head_tokens = tokens if phase in ("train", "denoise") else batch
     costs.ops.append(_linear("lm_head", "lm_head", cfg.d_model, cfg.vocab_size, head_tokens, wb, ab))
     if phase == "train":
         costs.ops = [replace(op, flops=3 * op.flops, weight_bytes=3 * op.weight_bytes, act_bytes=3 * op.act_bytes,
@@ -447,7 +454,7 @@ def _layer_ops(c: _Ctx, index: int) -> list[Op]:
 
 
 def _attention_core(c: _Ctx, heads: int, qk_dim: int, v_dim: int, kv_per_token: float, extra_act: float = 0.0) -> Op:
-    pairs = c.new * c.past + c.new * (c.new + 1) / 2
+    pairs = c.new * c.past + (c.new * c.new if c.phase == "denoise" else c.new * (c.new + 1) / 2)
     flops = c.batch * 2.0 * heads * (qk_dim + v_dim) * pairs
     kv = c.batch * ((c.past + c.new) + c.new) * kv_per_token * c.kb  # read whole cache + write new tokens
     act = c.tokens * heads * (qk_dim + v_dim) * c.ab + extra_act

@@ -234,6 +234,8 @@ class TextData:
     def bits_per_byte(self, loss_nats_per_token: float, split: str = "val") -> float:
         """Convert a loss in nats/token into bits per UTF-8 byte of the split's text."""
         s = self.train if split == "train" else self.val
+        if s.n_bytes == 0:
+            raise ValueError(f"the {self.corpus!r} corpus is token ids without text: bits per byte are undefined")
         return loss_nats_per_token / math.log(2) / s.bytes_per_token
 
 

@@ -24,6 +24,9 @@ Looping switches (all off by default, so the model at ``loops=1`` is plain GPT-2
   hidden state between successive loops is below the tolerance everywhere.
 * ``share_loop_kv``: loops after the first reuse the keys/values that the same
   layer produced in the first loop, so the KV cache holds k, not k*r, slots.
+
+``causal=False`` makes every position attend to every other one (and to the whole cache): the
+denoiser of a masked-diffusion LM (:mod:`paradigmlab.diffusion`) on the same blocks.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class LoopedConfig:
     backprop_loops: int | None = None
     exit_tolerance: float | None = None
     share_loop_kv: bool = False
+    causal: bool = True  # False: bidirectional attention (the masked-diffusion LM of paradigmlab.diffusion)
 
     def __post_init__(self) -> None:
         if self.block not in BLOCKS:
@@ -82,6 +86,8 @@ class LoopedConfig:
             v = getattr(self, name)
             if v is not None:
                 number(v, name, positive=True)
+        if not isinstance(self.causal, bool):
+            raise ValueError(f"causal must be True or False, got {self.causal!r}")
         number(self.rope_base, "rope_base", positive=True)
         number(self.dropout, "dropout", min=0.0)
         if self.n_kv_head is None:
@@ -155,10 +161,12 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 
 
 class Attention(nn.Module):
-    """Causal multi-head attention with fused QKV, GQA, optional per-head QK-norm and RoPE."""
+    """Multi-head attention (causal unless ``config.causal`` is False) with fused QKV, GQA, optional per-head
+    QK-norm and RoPE."""
 
     def __init__(self, config: LoopedConfig):
         super().__init__()
+        self.causal = config.causal
         self.n_head, self.n_kv_head, self.head_dim = config.n_head, config.n_kv_head, config.head_dim
         bias = config.block == "gpt2"
         self.c_attn = nn.Linear(config.d_model, (self.n_head + 2 * self.n_kv_head) * self.head_dim, bias=bias)
@@ -195,8 +203,8 @@ class Attention(nn.Module):
             k, v = kv.put(slot, k, v)
         y = F.scaled_dot_product_attention(
             q, k, v,
-            attn_mask=causal_mask(T, k.size(2), x.device),
-            is_causal=T == k.size(2) and T > 1,
+            attn_mask=causal_mask(T, k.size(2), x.device) if self.causal else None,
+            is_causal=self.causal and T == k.size(2) and T > 1,
             dropout_p=self.dropout if self.training else 0.0,
             enable_gqa=self.n_kv_head != self.n_head,
         )
@@ -291,6 +299,16 @@ class KVCache:
     def get(self, slot: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Everything stored in ``slot``."""
         return self.k[slot], self.v[slot]
+
+    def truncate(self, length: int) -> None:
+        """Keep the first ``length`` positions of every slot (a diffusion sampler's block cache keeps the finished
+        prefix and drops the positions it will compute again)."""
+        if not 0 <= length <= self.length:
+            raise ValueError(f"cannot truncate a cache of {self.length} positions to {length}")
+        for slot in self.k:
+            self.k[slot] = self.k[slot][:, :, :length]
+            self.v[slot] = self.v[slot][:, :, :length]
+        self.length = length
 
     def numel(self) -> int:
         """Number of stored key+value elements (for memory accounting)."""
@@ -543,6 +561,9 @@ class LoopedLM(nn.Module):
         single-position pass; when the context is full, the cache is rebuilt from the
         last ``block_size`` tokens, which gives the same tokens as ``use_cache=False``.
         """
+        if not self.config.causal:
+            raise ValueError("generate() is next-token sampling, which needs a causal model; a bidirectional "
+                             "(masked-diffusion) model samples with paradigmlab.diffusion.sampling")
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
         if top_k is not None and top_k < 1:

@@ -172,16 +172,34 @@ def _generator(*parts: int) -> torch.Generator:
     return torch.Generator().manual_seed(h)
 
 
+class NextToken:
+    """The autoregressive objective: mean next-token cross-entropy, the model's own loss.
+
+    An objective is what :func:`train` minimises: ``objective(model, x, y, generator) -> loss`` on a batch of
+    windows ``x`` and their next tokens ``y``, with ``generator`` (CPU, seeded by seed, step and micro-batch) for
+    any randomness of its own, so that resumed and multi-process runs draw the same. ``name`` is recorded in the
+    checkpoint; :class:`paradigmlab.diffusion.mdm.MaskedDiffusion` is the other one.
+    """
+
+    name = "ar"
+
+    def __call__(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator):
+        return model(x, y)[1]
+
+
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, data: TextData, tc: TrainConfig, block_size: int, device, autocast) -> float:
-    """Mean validation loss (nats/token) over ``eval_batches`` fixed batches."""
+def evaluate(model: torch.nn.Module, data: TextData, tc: TrainConfig, block_size: int, device, autocast,
+             objective=None) -> float:
+    """Mean validation loss (nats/token) over ``eval_batches`` fixed batches (and, for a random objective, fixed
+    draws: every evaluation of a run sees the same masks)."""
+    objective = objective or NextToken()
     was_training = model.training
     model.eval()
     losses = []
     for i in range(tc.eval_batches):
         x, y = data.batch("val", tc.batch_size, block_size, _generator(tc.seed, -1, i))
         with autocast():
-            _, loss = model(x.to(device), y.to(device))
+            loss = objective(model, x.to(device), y.to(device), _generator(tc.seed, -1, i, 1))
         losses.append(loss.item())
     model.train(was_training)
     return sum(losses) / len(losses)
@@ -195,7 +213,7 @@ def _save_checkpoint(path: Path, state: dict) -> None:
 #: Training options a resumed run may change; any other difference from the checkpoint's is refused
 #: (unless ``allow_changes``), since it would silently make a different run than the one recorded.
 RESUME_MAY_CHANGE = ("steps", "eval_every", "ckpt_every", "progress", "device", "out_dir", "compile", "peak_flops")
-CHECKPOINT_KEYS = ("model", "optimizer", "model_config", "train_config", "result", "tokenizer")
+CHECKPOINT_KEYS = ("model", "optimizer", "model_config", "train_config", "result", "tokenizer", "objective")
 
 
 def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict:
@@ -214,6 +232,8 @@ def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
         TrainConfig(**{k: v for k, v in state["train_config"].items() if k != "out_dir"})
     except (TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{path}: invalid configuration in the checkpoint ({exc})") from None
+    if not isinstance(state["objective"], str) or not state["objective"]:
+        raise ValueError(f"{path}: the checkpoint's objective must be a name, got {state['objective']!r}")
     check_weights(state["model"], path)
     r = state["result"]
     steps = state["train_config"]["steps"]
@@ -238,8 +258,12 @@ def train(
     resume: bool = True,
     stop_at: int | None = None,
     allow_changes: bool = False,
+    objective=None,
 ) -> TrainResult:
     """Train from scratch, or resume from ``out_dir/ckpt.pt``; return the measured :class:`TrainResult`.
+
+    ``objective`` is the loss (:class:`NextToken` by default; see there); its ``name`` is saved in the checkpoint
+    and a resume with another objective is refused.
 
     ``stop_at`` ends the run after that many steps (checkpoint written), as an
     interruption would; calling again with ``resume=True`` finishes it. A resume checks the checkpoint
@@ -249,6 +273,7 @@ def train(
     """
     if model_config.vocab_size < data.tokenizer.vocab_size:
         raise ValueError(f"vocab_size={model_config.vocab_size} < tokenizer vocabulary {data.tokenizer.vocab_size}")
+    objective = objective or NextToken()
     rank, device = _setup_distributed(tc.device)
     if device.type == "cpu":
         torch.set_flush_denormal(True)  # looped small-init models hit denormals and slow down many times
@@ -263,6 +288,9 @@ def train(
         state = read_checkpoint(ckpt, device)
         if state["model_config"] != model_config.to_dict():
             raise ValueError(f"checkpoint {ckpt} was made with a different model config")
+        if state["objective"] != objective.name:
+            raise ValueError(f"checkpoint {ckpt} was trained with the {state['objective']!r} objective, "
+                             f"not {objective.name!r}")
         if state["tokenizer"] != data.tokenizer.name:
             raise ValueError(f"checkpoint {ckpt} was made with tokenizer {state['tokenizer']!r}, "
                              f"not {data.tokenizer.name!r}")
@@ -309,7 +337,8 @@ def train(
             x, y = data.batch("train", B, T, _generator(tc.seed, step, rank.rank * tc.grad_accum + micro))
             sync = micro == tc.grad_accum - 1 or rank.world == 1
             with (contextlib.nullcontext() if sync else model.no_sync()), autocast():
-                _, loss = model(x.to(device), y.to(device))
+                loss = objective(model, x.to(device), y.to(device),
+                                 _generator(tc.seed, step, rank.rank * tc.grad_accum + micro, 1))
             (loss / tc.grad_accum).backward()
             step_loss += loss.item() / tc.grad_accum
         if not math.isfinite(step_loss):  # stop before the update: the last checkpoint stays the last good state
@@ -327,7 +356,7 @@ def train(
         res.step_time_s += dt
         res.train_curve.append((res.steps_done, step_loss))
         if res.steps_done % tc.eval_every == 0 or res.steps_done == tc.steps:
-            val = evaluate(model, data, tc, T, device, autocast)
+            val = evaluate(model, data, tc, T, device, autocast, objective)
             res.val_curve.append((res.steps_done, val))
             res.best_val_loss = min(res.best_val_loss, val)
         tok_s = tokens_per_step / dt
@@ -337,7 +366,8 @@ def train(
         res.train_time_s = time.perf_counter() - t_start
         if ckpt is not None and rank.main and (res.steps_done % ckpt_every == 0 or res.steps_done == end):
             state = {"model": raw.state_dict(), "optimizer": opt.state_dict(), "model_config": model_config.to_dict(),
-                     "train_config": asdict(tc), "result": res.to_dict(), "tokenizer": data.tokenizer.name}
+                     "train_config": asdict(tc), "result": res.to_dict(), "tokenizer": data.tokenizer.name,
+                     "objective": objective.name}
             _save_checkpoint(ckpt, state)
     bar.close()
     res.tokens_per_s = res.tokens_seen / res.step_time_s if res.step_time_s else 0.0

@@ -1,0 +1,204 @@
+"""Masked (absorbing-state) diffusion LM: the MDLM / LLaDA objective and likelihood bounds on the looped blocks.
+
+The denoiser is a :class:`paradigmlab.looped.model.LoopedLM` with ``causal=False`` and one extra token, ``[MASK]``
+(id ``vocab_size``, the last row of the tied embedding). Forward process with the linear schedule
+``alpha_t = 1 - t``: each token is independently replaced by ``[MASK]`` with probability ``t``. The continuous-time
+negative ELBO (Sahoo et al. 2024, MDLM eq. 10; Shi et al. 2024; LLaDA eq. 3) with the SUBS parameterisation
+(the model never predicts ``[MASK]``, and visible tokens are carried over, so only masked positions are scored) is
+
+    NELBO(x) = E_{t ~ U(0, 1]} [ (1 / t) * sum_{l masked in x_t} -log p_theta(x_l | x_t) ]  >=  -log p_theta(x)
+
+and it is exactly the any-order autoregressive bound: averaged over ``t`` and masks it equals
+``sum_{M nonempty} (|M| - 1)! (L - |M|)! / L! * sum_{l in M} -log p(x_l | x with M masked)``
+(:func:`exact_nelbo`, which the tests compare with the Monte-Carlo estimator). Without time conditioning
+(MDLM's finding: the denoiser does not need ``t``) the model is a function of ``x_t`` only, which is what lets a
+sampler reuse a step's logits when no token changed (the cached-step trick of :mod:`paradigmlab.diffusion.sampling`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import combinations
+
+import torch
+from torch.nn import functional as F
+
+from paradigmlab.looped.model import LoopedConfig, LoopedLM
+from paradigmlab.validate import InputError, integer, number
+
+T_MIN = 1e-3  # t is drawn in [T_MIN, 1]: 1/t stays bounded (MDLM's sampling_eps)
+
+
+def mask_id(model: LoopedLM) -> int:
+    """The ``[MASK]`` id of a diffusion model: its last vocabulary entry."""
+    return model.config.vocab_size - 1
+
+
+def denoiser_config(data_vocab: int, **shape) -> LoopedConfig:
+    """A bidirectional :class:`LoopedConfig` over ``data_vocab`` tokens plus ``[MASK]``."""
+    return LoopedConfig(vocab_size=data_vocab + 1, causal=False, **shape)
+
+
+def antithetic_times(n: int, generator: torch.Generator, t_min: float = T_MIN) -> torch.Tensor:
+    """``n`` low-discrepancy times in ``[t_min, 1]``: one uniform offset, then evenly spaced (MDLM's antithetic
+    sampling) -- the batch covers ``(0, 1]`` evenly, which cuts the estimator's variance; each is still U(t_min, 1)."""
+    u = (torch.rand(1, generator=generator) + torch.arange(n) / n) % 1.0
+    return t_min + (1.0 - t_min) * u
+
+
+def denoiser_logits(model: torch.nn.Module, xt: torch.Tensor, cache=None) -> torch.Tensor:
+    """Log-probabilities over the data tokens (``[MASK]`` excluded: SUBS's zero-masking) at every position."""
+    logits, _ = model(xt, cache=cache) if cache is not None else model(xt)
+    return F.log_softmax(logits[..., :-1].float(), dim=-1)
+
+
+def masked_loss(model: torch.nn.Module, x: torch.Tensor, t: torch.Tensor, generator: torch.Generator,
+                mask_token: int) -> torch.Tensor:
+    """Per-sequence NELBO estimate ``(1 / t) * sum_{masked} -log p(x_l | x_t)`` (nats), one ``t`` per row."""
+    B, L = x.shape
+    masked = torch.rand(B, L, generator=generator) < t[:, None]
+    masked = masked.to(x.device)
+    xt = torch.where(masked, torch.full_like(x, mask_token), x)
+    logp = denoiser_logits(model, xt)
+    nll = -logp.gather(-1, x.unsqueeze(-1)).squeeze(-1)
+    return (nll * masked).sum(dim=1) / t.to(x.device)
+
+
+@dataclass
+class MaskedDiffusion:
+    """The training objective of :func:`paradigmlab.looped.train.train` for a masked-diffusion LM.
+
+    Loss = NELBO per token (nats), averaged over the batch, ``t`` antithetic over the batch. ``var_len_prob``: the
+    fraction of batches cut to a random length in ``[1, L]`` (LLaDA trains 1 % of its batches so, to make the model
+    at home with sequences shorter than its context); the cut is a function of the step's generator.
+    """
+
+    var_len_prob: float = 0.01
+    name: str = "mdm"
+
+    def __post_init__(self) -> None:
+        number(self.var_len_prob, "var_len_prob", min=0.0, max=1.0)
+
+    def __call__(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator):
+        # y (the next tokens) is the AR target; the diffusion model denoises x itself
+        L = x.size(1)
+        if self.var_len_prob > 0 and torch.rand(1, generator=generator).item() < self.var_len_prob:
+            x = x[:, : int(torch.randint(1, L + 1, (1,), generator=generator).item())]
+        raw = model.module if hasattr(model, "module") else model  # DDP wraps it
+        raw = getattr(raw, "_orig_mod", raw)  # torch.compile wraps it
+        t = antithetic_times(x.size(0), generator)
+        return masked_loss(model, x, t, generator, mask_id(raw)).mean() / x.size(1)
+
+
+# ---------------------------------------------------------------------------- likelihood
+@torch.no_grad()
+def nelbo(model: LoopedLM, windows: torch.Tensor, samples: int = 8, seed: int = 0, batch_size: int = 64) -> dict:
+    """Monte-Carlo NELBO (nats per token) of ``windows`` ``[N, L]``: ``samples`` antithetic ``(t, mask)`` draws per
+    window. Returns the mean and its standard error over windows (each window's mean over its draws is one
+    independent observation), and the estimator's description."""
+    integer(samples, "samples", min=1)
+    windows = check_windows(windows, model.config.vocab_size - 1)
+    g = torch.Generator().manual_seed(seed)
+    model.eval()
+    per_window = []
+    for i in range(0, len(windows), batch_size):
+        x = windows[i: i + batch_size]
+        acc = torch.zeros(len(x))
+        for _ in range(samples):
+            t = antithetic_times(len(x), g)
+            acc += masked_loss(model, x, t, g, mask_id(model)).cpu()
+        per_window.append(acc / samples / x.size(1))
+    v = torch.cat(per_window).double()
+    n = len(v)
+    se = float(v.std(unbiased=True) / math.sqrt(n)) if n > 1 else float("nan")
+    return {"nll_per_token": float(v.mean()), "stderr": se, "windows": n, "length": int(windows.size(1)),
+            "estimator": f"NELBO (upper bound on NLL): {samples} antithetic (t, mask) draws per window of "
+                         f"{windows.size(1)} tokens, t ~ U[{T_MIN}, 1], weight 1/t; stderr over {n} windows"}
+
+
+@torch.no_grad()
+def exact_nelbo(model: LoopedLM, x: torch.Tensor, t_min: float = 0.0) -> float:
+    """The NELBO of one short sequence ``x`` ``[L]`` in nats (total, not per token), by enumerating every mask set.
+
+    ``E_t E_mask[(1/t) sum_{l in M} nll_l(M)]`` with ``P(M | t) = t^|M| (1-t)^(L-|M|)`` integrates over ``t`` in
+    ``(0, 1]`` to the Beta weights ``(|M|-1)! (L-|M|)! / L!``. With ``t_min`` > 0 it is the expectation under
+    ``t ~ U[t_min, 1]``, what :func:`nelbo` estimates (``t_min = T_MIN``; the difference is O(t_min))."""
+    from scipy.special import beta, betainc
+
+    number(t_min, "t_min", min=0.0, max=0.5)
+    x = check_windows(x[None], model.config.vocab_size - 1)[0]
+    L = x.numel()
+    if L > 12:
+        raise InputError(f"exact_nelbo enumerates 2^L mask sets; L={L} is too long (at most 12)")
+    model.eval()
+    total = 0.0
+    for m in range(1, L + 1):
+        # int_{t_min}^1 t^(m-1) (1-t)^(L-m) dt / (1 - t_min)
+        weight = beta(m, L - m + 1) * (1.0 - betainc(m, L - m + 1, t_min)) / (1.0 - t_min)
+        sets = [list(s) for s in combinations(range(L), m)]
+        xt = x.repeat(len(sets), 1)
+        for row, s in enumerate(sets):
+            xt[row, s] = mask_id(model)
+        logp = denoiser_logits(model, xt)
+        for row, s in enumerate(sets):
+            total += weight * float(-logp[row, s, x[s]].sum())
+    return total
+
+
+@torch.no_grad()
+def ar_nll(model: LoopedLM, tokens: torch.Tensor, stride: int | None = None, batch_size: int = 32) -> dict:
+    """Exact NLL (nats per token) of a causal model on a token stream, by sliding windows (as Hugging Face's
+    perplexity guide): every token after the first is scored once; the first window scores all its targets, each
+    later window of ``block_size`` tokens only its last ``stride`` (default half the context), so those have at
+    least ``block_size - stride`` tokens of context. Standard error over the windows' means."""
+    if not model.config.causal:
+        raise InputError("ar_nll needs a causal model; a diffusion model's likelihood is bounded by nelbo()")
+    tokens = check_windows(torch.as_tensor(tokens)[None], model.config.vocab_size)[0]
+    T = model.config.block_size
+    stride = T // 2 if stride is None else stride
+    integer(stride, "stride", min=1, max=T)
+    n = tokens.numel()
+    if n < 2:
+        raise InputError("ar_nll needs at least 2 tokens")
+    model.eval()
+    jobs, prev_end, begin = [], 0, 0  # (begin, end, number of targets scored at the window's end)
+    while prev_end < n - 1:
+        end = min(begin + T, n - 1)
+        jobs.append((begin, end, end - prev_end))
+        prev_end, begin = end, begin + stride
+    per_window = []
+    full = [j for j in jobs if j[1] - j[0] == T]
+    ragged = [j for j in jobs if j[1] - j[0] != T]
+    for i in range(0, len(full), batch_size):  # full windows batch together
+        group = full[i: i + batch_size]
+        x = torch.stack([tokens[b:e] for b, e, _ in group])
+        y = torch.stack([tokens[b + 1:e + 1] for b, e, _ in group])
+        nll = F.cross_entropy(model(x)[0].float().transpose(1, 2), y, reduction="none")
+        per_window += [nll[r, T - k:] for r, (_, _, k) in enumerate(group)]
+    for b, e, k in ragged:
+        nll = F.cross_entropy(model(tokens[b:e][None])[0][0].float(), tokens[b + 1:e + 1], reduction="none")
+        per_window.append(nll[e - b - k:])
+    v = torch.cat(per_window).double()
+    means = torch.stack([w.double().mean() for w in per_window])
+    se = float(means.std(unbiased=True) / math.sqrt(len(means))) if len(means) > 1 else float("nan")
+    return {"nll_per_token": float(v.mean()), "stderr": se, "tokens_scored": int(v.numel()),
+            "estimator": f"exact NLL, sliding windows of {T} tokens, stride {stride} (each scored token after the "
+                         f"first window has >= {T - stride} tokens of context); stderr over {len(means)} windows"}
+
+
+def check_windows(x, vocab: int) -> torch.Tensor:
+    """Integer token windows ``[N, L]`` with ids in ``[0, vocab)``, as int64."""
+    x = torch.as_tensor(x)
+    if x.dtype.is_floating_point or x.dtype == torch.bool or x.dtype.is_complex:
+        raise InputError(f"token windows must be integer ids, got {x.dtype}")
+    if x.dim() != 2 or x.numel() == 0:
+        raise InputError(f"token windows must be a non-empty [N, L] array, got shape {tuple(x.shape)}")
+    x = x.long()
+    if x.min() < 0 or x.max() >= vocab:
+        raise InputError(f"token ids must be in [0, {vocab}) for this model, got [{int(x.min())}, {int(x.max())}]")
+    return x
+
+
+__all__ = ["MaskedDiffusion", "T_MIN", "antithetic_times", "ar_nll", "check_windows", "denoiser_config",
+           "denoiser_logits", "exact_nelbo", "mask_id", "masked_loss", "nelbo"]
