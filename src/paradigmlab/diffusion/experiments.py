@@ -526,11 +526,14 @@ PROJECTION_PROXY = {"h200": "h100-sxm"}  # no bundled H200 prefill points: the H
 
 
 def projection(study: dict, hardware: str = "h200", models: tuple[str, ...] = PROJECTED_MODELS,
-               batches: tuple[int, ...] = (1, 16)) -> dict:
+               batches: tuple[int, ...] = (1, 16), long: tuple[int, int] | None = (128, 1024)) -> dict:
     """Seconds and joules per generated token of every sampler of ``study`` on ``hardware``, for each model
     (``trained`` = the study's own shapes, else a cost-model preset), from each sampler's measured schedule
-    (passes, positions). Diffusion passes and AR prefill are priced with the published-prefill calibration, AR
-    decode with the published-decode one; energy = board power x time (both kinds at the same power)."""
+    (passes per token, tokens per step, blocks). Diffusion passes and AR prefill are priced with the
+    published-prefill calibration, AR decode with the published-decode one; energy = board power x time (both
+    kinds at the same power). ``long`` = (prompt, length) adds the preset models at a LLaDA-like length, the
+    schedules scaled (passes per token and tokens per step kept, blocks in proportion): a diffusion pass over
+    a long sequence is compute-bound where a short one is not."""
     from paradigmlab.costmodel.hardware import load_hardware
     from paradigmlab.costmodel.transformer import from_looped, load_model
     from paradigmlab.costmodel.validation import prefill_calibration, validate
@@ -544,14 +547,24 @@ def projection(study: dict, hardware: str = "h200", models: tuple[str, ...] = PR
                            "decode": f"published batch-1 decode fit of {decode_fit['hardware']} (gpt-fast): "
                                      f"{cal['decode']}"},
            "models": {}}
-    for name in models:
+    cases = [(name, study["prompt_length"], study["length"]) for name in models]
+    if long is not None:
+        cases += [(name, *long) for name in models if name != "trained"]
+    out["lengths"] = {}
+    for name, P, L in cases:
+        key = name if (P, L) == (study["prompt_length"], study["length"]) else f"{name}, {P}+{L} tokens"
+        out["lengths"][key] = [P, L]
         rows = []
         for row in study["rows"]:
             kind = "ar" if row["sampler"]["method"] == "ar" else "mdm"
             cfg = from_looped(study["models"][kind]["config"]) if name == "trained" else load_model(name)
+            scaled = row
+            if L != study["length"] and row["sampler"].get("block_length"):
+                blk = row["sampler"]["block_length"] * L // study["length"]
+                scaled = {**row, "sampler": {**row["sampler"], "block_length": blk}}
             per = {}
             for b in batches:
-                sec = pass_costs(row, cfg, b, study["prompt_length"], study["length"], hw, cal)
+                sec = pass_costs(scaled, cfg, b, P, L, hw, cal)
                 per[str(b)] = {"s_per_token": sec / b, "tokens_per_s": b / sec,
                                "joules_per_token": (hw.power_w or float("nan")) * sec / b}
             rows.append({"label": row["label"], "by_batch": per})
@@ -559,7 +572,7 @@ def projection(study: dict, hardware: str = "h200", models: tuple[str, ...] = PR
         for r in rows:
             r["speedup_vs_ar"] = {b: ar_row["by_batch"][b]["s_per_token"] / r["by_batch"][b]["s_per_token"]
                                   for b in r["by_batch"]}
-        out["models"][name] = rows
+        out["models"][key] = rows
     return out
 
 
