@@ -38,10 +38,10 @@ examples (each runs in seconds, from the repository root of a fresh clone):
   $ paradigmlab ebm evaluate benchmarks/results/ebm_dbm_sm20_fit_model.npz --n 200
   # liquid: eq. 1 by three solvers; a CfC trained 2 epochs on MNIST-1D (resumable run folder), then scored
   $ paradigmlab liquid solvers
-  $ paradigmlab liquid train --task mnist1d --model cfc --epochs 2 --no-progress --out liquid_run
+  $ paradigmlab liquid train --task mnist1d --model cfc --epochs 2 --threads 1 --no-progress --out liquid_run
   $ paradigmlab liquid evaluate liquid_run --split test
   # diffusion: a masked-diffusion LM on the built-in Markov corpus for 30 steps, its NELBO, LLaDA samples (block cache)
-  $ paradigmlab diffusion train --data markov --kind mdm --steps 30 --d-model 32 --layers 1 --n-head 2 --block-size 32 --no-progress --out diffusion_run
+  $ paradigmlab diffusion train --data markov --kind mdm --steps 30 --d-model 32 --layers 1 --n-head 2 --block-size 32 --threads 1 --no-progress --out diffusion_run
   $ paradigmlab diffusion evaluate diffusion_run --data markov --max-windows 64 --samples 2
   $ paradigmlab diffusion generate diffusion_run --length 16 --tokens-per-step 4 --block-length 8 --cache prefix
   # reproduce: the report's sections (the full quick report is `make reproduce`; --only NAME runs one)
