@@ -59,7 +59,7 @@ def pair_markdown(pair: dict, title: str) -> str:
              f"Shape d={c['d_model']}, {c['layers']} layers x {c['loops']} loops, {c['n_head']} heads, context "
              f"{c['block_size']}; AR budget {pair['minutes']:g} min (model size and steps planned from it), the "
              f"diffusion model the same steps; machine: {m.get('processor', '?')}, {m.get('cpu_count', '?')} CPUs.", "",
-             "| model | parameters | steps | tokens | train s | nats/token (+- s.e.) | what | vs entropy rate |",
+             "| model | parameters | steps | tokens | train s | nats/token (+- s.e.) | what | vs entropy rate or bits/byte |",
              "|---|---|---|---|---|---|---|---|"]
     for r in pair["rows"]:
         e = r["eval"]
@@ -69,6 +69,12 @@ def pair_markdown(pair: dict, title: str) -> str:
         lines.append(f"| {r['kind']} | {r['params']:,} | {r['steps']} | {r['tokens']:,} | {r['train_s']:.0f} | "
                      f"{e['nll_per_token']:.4f} +- {e['stderr']:.4f} | {what} | {rel} |")
     e0 = pair["rows"][0]["eval"]
+    by_kind = {r["kind"]: r for r in pair["rows"]}
+    if {"ar", "mdm"} <= set(by_kind):
+        gap = by_kind["mdm"]["eval"]["nll_per_token"] / by_kind["ar"]["eval"]["nll_per_token"] - 1
+        flops = by_kind["mdm"]["flops"] / by_kind["ar"]["flops"]
+        lines += ["", f"Diffusion NELBO against AR NLL at equal training FLOPs (ratio {flops:.4f}): **{gap:+.1%}** "
+                      "(the published gaps at scale: MDLM +31 % on OpenWebText, SEDD about +10 %)."]
     if "entropy_rate" in e0:
         e1 = pair["rows"][1]["eval"]
         lines += ["", f"Entropy rate {e0['entropy_rate']:.4f} nats/token; a window of {c['block_size']} tokens "
