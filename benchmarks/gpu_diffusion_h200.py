@@ -4,7 +4,7 @@ Prepared for a lent H200 (the session's device tool); runs on any CUDA GPU, or o
 the script itself. Models are freshly initialised (speed does not depend on the weights, except the ancestral
 sampler's cached steps, which are reported as measured), bf16 autocast on CUDA. Two shapes: the trained CPU shape
 and a GPT-2-small-width Qwen3-type model; per shape and batch (1, 16): AR + KV cache, LLaDA (tokens per step 1..16,
-blocks of 32) with and without the block cache, ancestral (steps = length / tokens per step).
+blocks of length / 8) with and without the block cache, ancestral (steps = length / tokens per step).
 
     python benchmarks/gpu_diffusion_h200.py --out "$OUT/diffusion_gpu.json" [--device cuda] [--repeats 3]
 
@@ -28,7 +28,7 @@ from paradigmlab.measure import machine_info
 
 SHAPES = {"small": dict(d_model=64, layers=2, n_head=2, vocab=16),
           "gpt2-width": dict(d_model=768, layers=12, n_head=12, vocab=50257)}
-LENGTH, PROMPT, BLOCK = 256, 32, 32
+LENGTH, PROMPT = 256, 32  # blocks of LENGTH / 8, as LLaDA cuts its answers
 
 
 def timed(model, cfg, batch, prompt, repeats, device):
@@ -50,25 +50,27 @@ def main() -> None:
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--shapes", default="small,gpt2-width")
+    ap.add_argument("--length", type=int, default=LENGTH, help="tokens to generate (blocks of length / 8)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
+    length, block = args.length, max(1, args.length // 8)
     device = torch.device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else machine_info()["processor"]
     amp = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext())
-    results = {"device": name, "length": LENGTH, "prompt": PROMPT, "block": BLOCK, "rows": []}
+    results = {"device": name, "length": length, "prompt": PROMPT, "block": block, "rows": []}
     torch.manual_seed(0)
     for shape in args.shapes.split(","):
         s = dict(SHAPES[shape])
         V = s.pop("vocab")
-        common = dict(block_size=PROMPT + LENGTH, block="qwen3", **s)
+        common = dict(block_size=PROMPT + length, block="qwen3", **s)
         ar = LoopedLM(LoopedConfig(vocab_size=V, **common)).to(device).eval()
         mdm = LoopedLM(denoiser_config(V, **common)).to(device).eval()
-        settings = [("AR + KV cache", ar, SamplerConfig(method="ar", length=LENGTH))]
-        for k in (1, 2, 4, 8, 16):
-            settings += [(f"LLaDA {k}/step", mdm, SamplerConfig(length=LENGTH, tokens_per_step=k, block_length=BLOCK)),
+        settings = [("AR + KV cache", ar, SamplerConfig(method="ar", length=length))]
+        for k in (k for k in (1, 2, 4, 8, 16) if k <= block):
+            settings += [(f"LLaDA {k}/step", mdm, SamplerConfig(length=length, tokens_per_step=k, block_length=block)),
                          (f"LLaDA + cache {k}/step", mdm,
-                          SamplerConfig(length=LENGTH, tokens_per_step=k, block_length=BLOCK, cache="prefix")),
-                         (f"ancestral {k}/step", mdm, SamplerConfig(method="ancestral", length=LENGTH,
+                          SamplerConfig(length=length, tokens_per_step=k, block_length=block, cache="prefix")),
+                         (f"ancestral {k}/step", mdm, SamplerConfig(method="ancestral", length=length,
                                                                     tokens_per_step=k))]
         for batch in (1, 16):
             prompt = torch.randint(0, V, (batch, PROMPT), device="cpu")
