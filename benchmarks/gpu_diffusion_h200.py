@@ -47,14 +47,17 @@ def timed(model, cfg, batch, prompt, repeats, device):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--device", default=None, help="default: cuda; without a GPU the script says so and exits")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--shapes", default="small,gpt2-width")
     ap.add_argument("--length", type=int, default=LENGTH, help="tokens to generate (blocks of length / 8)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     length, block = args.length, max(1, args.length // 8)
-    device = torch.device(args.device)
+    if args.device is None and not torch.cuda.is_available():
+        print("no CUDA device here: skipped (--device cpu checks the script itself)")
+        return
+    device = torch.device(args.device or "cuda")
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else machine_info()["processor"]
     amp = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext())
     results = {"device": name, "length": length, "prompt": PROMPT, "block": block, "rows": []}
