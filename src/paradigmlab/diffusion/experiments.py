@@ -316,11 +316,18 @@ def evaluate_model(model: LoopedLM, tokens: np.ndarray, samples: int = 8, seed: 
     return r
 
 
+def text_tokenizer(state: dict, asked: str | None = None) -> str:
+    """The tokenizer to read a text corpus with: the checkpoint's own (a model scores only its tokenizer's ids);
+    ``asked`` (the command line's ``--tokenizer``) is ignored for a model trained on text, as its default would
+    otherwise override the model's."""
+    return state["tokenizer"] if state["tokenizer"] in ("bytes", "gpt2") else (asked or "bytes")
+
+
 def evaluate_run(path: str | Path, data: str, samples: int = 8, seed: int = 0, max_windows: int = 512,
                  tokenizer: str | None = None) -> dict:
     """:func:`evaluate_model` of a run folder on ``data`` (a token file, or ``markov`` / a corpus name)."""
     model, state = load_run(path)
-    tok = tokenizer or (state["tokenizer"] if state["tokenizer"] in ("bytes", "gpt2") else "bytes")
+    tok = text_tokenizer(state, tokenizer)
     vocab = model.config.vocab_size - (kind_of(model) == "mdm")
     if state["tokenizer"].startswith("ids-") and data in CORPORA:
         raise InputError(f"the model was trained on token ids ({state['tokenizer']}), not on the {data} text")
@@ -455,7 +462,7 @@ def sampler_study(mdm_run: str | Path, ar_run: str | Path, data: str, judge: str
     if mstate["tokenizer"] != astate["tokenizer"]:
         raise InputError(f"the two runs use different tokenizers ({mstate['tokenizer']} vs {astate['tokenizer']})")
     vocab = ar.config.vocab_size
-    tokens, source, _ = eval_tokens(data, astate["tokenizer"], vocab, tokenizer)
+    tokens, source, _ = eval_tokens(data, astate["tokenizer"], vocab, text_tokenizer(astate, tokenizer))
     need = prompt_length + length
     n_windows = len(tokens) // need
     if n_windows < n_samples:
@@ -587,4 +594,4 @@ def matched_quality(study: dict, tolerance: float = 0.05) -> list[dict]:
 __all__ = ["Corpus", "KINDS", "RunSpec", "SHAPES", "choose_shape", "eval_tokens", "evaluate_model", "evaluate_run",
            "generate_run", "judge_nll", "kind_of", "load_corpus", "load_run", "matched_quality", "measure_step", "model_config",
            "objective_for", "paired_runs", "pass_costs", "plan", "projection", "sample_entropy", "sampler_config", "sampler_settings",
-           "sampler_study", "time_sampler", "tokenizer_of", "train_run"]
+           "sampler_study", "text_tokenizer", "time_sampler", "tokenizer_of", "train_run"]
