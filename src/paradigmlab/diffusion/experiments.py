@@ -28,7 +28,7 @@ import torch
 from paradigmlab.data.markov import DEFAULT_SOURCE, DEFAULT_TOKENS, MarkovSource
 from paradigmlab.data.text import CORPORA, TextData, load_text_data
 from paradigmlab.data.tokens import check_tokens, load_token_file, token_data
-from paradigmlab.diffusion.mdm import MaskedDiffusion, ar_nll, denoiser_config, nelbo
+from paradigmlab.diffusion.mdm import MaskedDiffusion, ar_nll, data_vocab, denoiser_config, nelbo
 from paradigmlab.diffusion.sampling import SamplerConfig, sample
 from paradigmlab.looped.model import LoopedConfig, LoopedLM
 from paradigmlab.looped.train import CHECKPOINT, TrainConfig, load_checkpoint, train
@@ -290,7 +290,7 @@ def evaluate_model(model: LoopedLM, tokens: np.ndarray, samples: int = 8, seed: 
                    bytes_per_token: float | None = None, source: MarkovSource | None = None) -> dict:
     """NLL (AR, exact) or NELBO (diffusion, ``samples`` draws per window) of ``tokens`` in nats per token."""
     kind = kind_of(model)
-    vocab = model.config.vocab_size - (kind == "mdm")
+    vocab = data_vocab(model)
     t = torch.from_numpy(check_tokens(tokens, "evaluation tokens", vocab))
     T = model.config.block_size
     if kind == "ar":
@@ -328,7 +328,7 @@ def evaluate_run(path: str | Path, data: str, samples: int = 8, seed: int = 0, m
     """:func:`evaluate_model` of a run folder on ``data`` (a token file, or ``markov`` / a corpus name)."""
     model, state = load_run(path)
     tok = text_tokenizer(state, tokenizer)
-    vocab = model.config.vocab_size - (kind_of(model) == "mdm")
+    vocab = data_vocab(model)
     if state["tokenizer"].startswith("ids-") and data in CORPORA:
         raise InputError(f"the model was trained on token ids ({state['tokenizer']}), not on the {data} text")
     tokens, source, bpt = eval_tokens(data, state["tokenizer"], vocab, tok)

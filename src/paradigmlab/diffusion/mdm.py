@@ -35,6 +35,11 @@ def mask_id(model: LoopedLM) -> int:
     return model.config.vocab_size - 1
 
 
+def data_vocab(model) -> int:
+    """How many data tokens a model scores: its vocabulary, less ``[MASK]`` for a (bidirectional) diffusion model."""
+    return model.config.vocab_size - (0 if model.config.causal else 1)
+
+
 def denoiser_config(data_vocab: int, **shape) -> LoopedConfig:
     """A bidirectional :class:`LoopedConfig` over ``data_vocab`` tokens plus ``[MASK]``."""
     return LoopedConfig(vocab_size=data_vocab + 1, causal=False, **shape)
@@ -98,7 +103,7 @@ def nelbo(model: LoopedLM, windows: torch.Tensor, samples: int = 8, seed: int = 
     window. Returns the mean and its standard error over windows (each window's mean over its draws is one
     independent observation), and the estimator's description."""
     integer(samples, "samples", min=1)
-    windows = check_windows(windows, model.config.vocab_size - 1)
+    windows = check_windows(windows, data_vocab(model))
     g = torch.Generator().manual_seed(seed)
     model.eval()
     per_window = []
@@ -127,7 +132,7 @@ def exact_nelbo(model: LoopedLM, x: torch.Tensor, t_min: float = 0.0) -> float:
     from scipy.special import beta, betainc
 
     number(t_min, "t_min", min=0.0, max=0.5)
-    x = check_windows(x[None], model.config.vocab_size - 1)[0]
+    x = check_windows(x[None], data_vocab(model))[0]
     L = x.numel()
     if L > 12:
         raise InputError(f"exact_nelbo enumerates 2^L mask sets; L={L} is too long (at most 12)")
@@ -200,5 +205,5 @@ def check_windows(x, vocab: int) -> torch.Tensor:
     return x
 
 
-__all__ = ["MaskedDiffusion", "T_MIN", "antithetic_times", "ar_nll", "check_windows", "denoiser_config",
+__all__ = ["MaskedDiffusion", "T_MIN", "antithetic_times", "ar_nll", "check_windows", "data_vocab", "denoiser_config",
            "denoiser_logits", "exact_nelbo", "mask_id", "masked_loss", "nelbo"]

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from paradigmlab.diffusion.mdm import denoiser_logits, mask_id
+from paradigmlab.diffusion.mdm import data_vocab, denoiser_logits, mask_id
 from paradigmlab.looped.model import KVCache, LoopedLM
 from paradigmlab.validate import InputError, integer, number
 
@@ -134,7 +134,7 @@ def sample(model: LoopedLM, cfg: SamplerConfig, batch_size: int = 1, prompt: tor
            seed: int = 0) -> Samples:
     """Generate ``batch_size`` continuations of ``prompt`` (``[B, P]`` or ``[P]`` ids; default none) with ``cfg``."""
     integer(batch_size, "batch_size", min=1)
-    vocab = model.config.vocab_size - (0 if model.config.causal else 1)
+    vocab = data_vocab(model)
     if prompt is None:
         prompt = torch.zeros(batch_size, 0, dtype=torch.long)
     prompt = torch.as_tensor(prompt).long()
