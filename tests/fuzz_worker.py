@@ -44,6 +44,16 @@ def _qubo_ok(res):
     assert np.isfinite(offset) and all(np.isfinite(v) and 0 <= i <= j < n for (i, j), v in Q.items())
 
 
+def _hopfield_ok(net):
+    W = net.weights_
+    assert W.shape == (net.N, net.N) and np.all(np.isfinite(W)) and np.allclose(W, W.T), "bad weights"
+    assert np.all(np.abs(net.patterns_) == 1), "patterns not +-1"
+
+
+def _patterns_ok(x):
+    assert x.ndim == 2 and x.dtype == np.int8 and np.all(np.abs(x) == 1), "patterns not a +-1 int8 matrix"
+
+
 def _dbm_ok(m):
     assert np.all(np.isfinite(m.weights)) and np.all(np.isfinite(m.h)), "non-finite parameters"
 
@@ -140,6 +150,10 @@ def loaders() -> dict:
     from paradigmlab.data.tokens import load_token_file
 
     table["token-file"] = (load_token_file, _tokens_ok)
+    from paradigmlab.ebm.hopfield import HopfieldNetwork, load_patterns
+
+    table["hopfield-model"] = (HopfieldNetwork.load, _hopfield_ok)
+    table["hopfield-patterns"] = (load_patterns, _patterns_ok)
     return table
 
 

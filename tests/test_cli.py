@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from paradigmlab.cli import PARADIGMS, build_parser, main
+from paradigmlab.cli import PARADIGMS, build_parser, main, report_sections
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the virtual environment's bin/, where the `paradigmlab` script lives
@@ -127,4 +127,6 @@ def test_reproduce_unknown_section_fails_before_running(tmp_path, capsys):
     assert "'nosuch'" in err and all(p in err for p in PARADIGMS), err
     assert not (tmp_path / "report").exists()
     assert main(["reproduce", "--list"]) == 0
-    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == list(PARADIGMS)
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == list(report_sections())  # every paradigm's sections, in PARADIGMS order
+    assert [n for n in listed if n in PARADIGMS] == list(PARADIGMS) and "ebm-memory" in listed

@@ -178,6 +178,13 @@ def binary_seeds(tmp: Path) -> dict[str, list[Path]]:
     out["tensors"] = [tmp / "w.npy", tmp / "ws.npz", tmp / "sd.pt"]
     np.save(tmp / "tokens.npy", rng.integers(0, 50, 300).astype(np.uint16))  # a diffusion / LM token file
     out["token-file"] = [tmp / "tokens.npy"]
+    from paradigmlab.ebm.hopfield import HopfieldNetwork
+
+    xi = rng.choice(np.array([-1, 1], np.int8), (5, 12))
+    np.save(tmp / "patterns.npy", xi)
+    out["hopfield-patterns"] = [tmp / "patterns.npy"]
+    HopfieldNetwork(12, "storkey").store(xi).save(tmp / "hopfield.npz")
+    out["hopfield-model"] = [tmp / "hopfield.npz"]
     return out
 
 
@@ -188,6 +195,15 @@ def structured_mutations(path: Path) -> list[tuple[str, bytes]]:
     import io
 
     out: list[tuple[str, bytes]] = []
+    if path.name == "patterns.npy":  # well-formed .npy files that are not a +-1 pattern matrix
+        a = np.load(path)
+        for kind, bad in (("zeros", np.zeros_like(a)), ("float", a + 0.5), ("shape", a.reshape(1, 1, -1)),
+                          ("empty", a[:0]), ("nan-array", np.where(a > 0, np.nan, -1.0)),
+                          ("complex", a.astype(np.complex64)), ("object", np.array([1, "x"], dtype=object))):
+            buf = io.BytesIO()
+            np.save(buf, bad, allow_pickle=True)
+            out.append((kind, buf.getvalue()))
+        return out
     if path.name == "tokens.npy":  # well-formed .npy files that are not a token array
         a = np.load(path)
         for kind, bad in (("float", a.astype(np.float32) + 0.5), ("shape", a.reshape(-1, 2)),
@@ -268,6 +284,8 @@ STRUCTURED_MUST_REFUSE = {
     "trainer-checkpoint": ("nan-array", "negative-count", "bad-config", "history-mismatch", "drop-key"),
     "liquid-model": ("nan-array", "bad-config", "shape", "extra-key", "drop-key"),
     "token-file": ("float", "shape", "empty", "negative", "complex", "object"),
+    "hopfield-patterns": ("zeros", "float", "shape", "empty", "nan-array", "complex", "object"),
+    "hopfield-model": ("scalar-to-vector", "huge", "extra-key", "drop-key"),
 }
 
 
@@ -318,7 +336,7 @@ def summarise(outcomes: list[dict]) -> Counter:
 #: Loaders of text formats: their value mutations (NaN, huge sizes, non-UTF-8) must be refused.
 TEXT_LOADERS = ("gset", "cnf", "qubo")
 BINARY_LOADERS = ("pbit-model", "dbm", "dbm-checkpoint", "looped-checkpoint", "tensors", "trainer-checkpoint",
-                  "liquid-model", "token-file")
+                  "liquid-model", "token-file", "hopfield-model", "hopfield-patterns")
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from paradigmlab.ebm.attractor import RRAMAttractorNetwork
+from paradigmlab.ebm.hopfield import HopfieldNetwork
 from paradigmlab.pbit import IsingModel, PBitSampler
 
 
@@ -22,6 +24,7 @@ def ring():
     (dict(num_sweeps=True), "num_sweeps must be an integer"),
     (dict(burn_in=-1), "burn_in must be >= 0"),
     (dict(beta=float("nan")), "finite"),
+    (dict(beta=-float("inf")), "finite and non-negative"),
     (dict(initial_states=np.full(3, 2)), "initial_states must contain only -1 and \\+1"),
 ])
 def test_sampler_misuse_is_a_clean_error(ring, kwargs, match):
@@ -67,3 +70,21 @@ def test_sparse_dbm_constructor_misuse():
         SparseDBM(4, edges, visible=[0], labels=[[1, 3]], beta=-1.0)
     with pytest.raises(ValueError, match="distinct"):
         SparseDBM(4, edges, visible=[0, 1], labels=[[1, 3]])
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: HopfieldNetwork(3.5), "N must be an integer"),
+    (lambda: HopfieldNetwork(4).store([[1, 2, 1, 1]]),
+     "-1 and \\+1"),
+    (lambda: HopfieldNetwork(4).store(np.full((1, 4), "a")),
+     "numbers"),
+    (lambda: RRAMAttractorNetwork([0.1, np.nan]), "v"),
+    (lambda: RRAMAttractorNetwork([0.1], v_set=0.0), "v_set"),
+    (lambda: RRAMAttractorNetwork([0.1], v_reset=0.1),
+     "v_reset"),
+    (lambda: RRAMAttractorNetwork([0.1], g_hcs=-1.0), "g_hcs"),
+    (lambda: RRAMAttractorNetwork([0.1], g_lcs=2e-4), "g_lcs"),
+])
+def test_memory_constructor_misuse(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()

@@ -36,6 +36,9 @@ examples (each runs in seconds, from the repository root of a fresh clone):
   $ paradigmlab costmodel hardware
   # ebm: accuracy of the shipped 20-copy DBM on the first 200 MNIST test images
   $ paradigmlab ebm evaluate benchmarks/results/ebm_dbm_sm20_fit_model.npz --n 200
+  # ebm: the RRAM attractor circuit of Li et al. Fig. 4a; the Hebbian Hopfield net's capacity curve at N = 100
+  $ paradigmlab ebm attractor attractors --v 0.4,-1.2,0.8,0.8
+  $ paradigmlab ebm hopfield capacity --sizes 100 --trials 2
   # liquid: eq. 1 by three solvers; a CfC trained 2 epochs on MNIST-1D (resumable run folder), then scored
   $ paradigmlab liquid solvers
   $ paradigmlab liquid train --task mnist1d --model cfc --epochs 2 --threads 1 --no-progress --out liquid_run
@@ -71,8 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def report_sections() -> dict:
-    """Each paradigm's ``reproduce_section``, by paradigm name, in :data:`PARADIGMS` order."""
-    return {name: importlib.import_module(f"paradigmlab.{name}.reproduce").reproduce_section for name in PARADIGMS}
+    """Each paradigm's report sections in :data:`PARADIGMS` order: its ``reproduce_section`` under the paradigm's
+    name, or, where its ``reproduce`` module has a ``SECTIONS`` dict (name -> section function), those."""
+    out = {}
+    for name in PARADIGMS:
+        mod = importlib.import_module(f"paradigmlab.{name}.reproduce")
+        out.update(getattr(mod, "SECTIONS", None) or {name: mod.reproduce_section})
+    return out
 
 
 def _register_reproduce(sub) -> None:

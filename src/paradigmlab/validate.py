@@ -174,6 +174,24 @@ def _check_dir_writable(folder: Path, what: str, target: Path) -> None:
         raise InputError(f"{what} {target}: no permission to write in {probe}")
 
 
+def read_npy(path: str | os.PathLike, what: str) -> np.ndarray:
+    """The one array of a ``.npy`` file, loaded without pickles; a missing file, an ``.npz`` archive or a damaged
+    file (including a header numpy cannot parse) is an ``InputError`` naming the file as ``what``."""
+    import tokenize
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} {p} does not exist" if not p.exists() else f"{p}: not a regular file")
+    try:
+        a = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError, KeyError, TypeError) as exc:
+        raise InputError(f"{p}: not a readable .npy array ({type(exc).__name__}: {str(exc)[:200]})") from None
+    if isinstance(a, np.lib.npyio.NpzFile):
+        a.close()
+        raise InputError(f"{p}: an .npz archive; save the {what} with np.save as one array")
+    return a
+
+
 def read_npz(path: str | os.PathLike, what: str, required: frozenset | set = frozenset(),
              allowed: frozenset | set | None = None) -> dict[str, np.ndarray]:
     """All arrays of an ``.npz`` file, loaded without pickles; a damaged archive, a plain ``.npy``, missing

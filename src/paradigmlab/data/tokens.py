@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from paradigmlab.data.text import TextData, TokenSplit
-from paradigmlab.validate import InputError, integer, number
+from paradigmlab.validate import InputError, integer, number, read_npy
 
 
 class IdTokenizer:
@@ -60,14 +60,7 @@ def check_tokens(tokens, name: str = "tokens", vocab_size: int | None = None, so
 def load_token_file(path: str | os.PathLike, vocab_size: int | None = None) -> np.ndarray:
     """The 1-D integer array in a ``.npy`` file (no pickles), checked by :func:`check_tokens`."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"token file {path} does not exist")
-    try:
-        a = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise InputError(f"{path}: not a readable .npy array ({str(exc)[:200]})") from None
-    if isinstance(a, np.lib.npyio.NpzFile):
-        raise InputError(f"{path}: an .npz archive; save the tokens with np.save as one 1-D array")
+    a = read_npy(path, "token file")
     return check_tokens(a, "the token array", vocab_size, source=path)
 
 

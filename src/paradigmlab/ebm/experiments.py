@@ -364,3 +364,502 @@ def evaluate_saved(path: str | Path, n: int | None = None, long: bool = False) -
 def generate_saved(path: str | Path, out: str | Path, per_class: int = 6) -> Path:
     """``paradigmlab ebm generate``: the digit grid of a saved model as a PNG."""
     return plot_digits(SparseDBM.load(path), out, per_class=per_class)
+
+
+# ====================================================================== associative memories (issue 18)
+#: A recall counts as retrieval when its fixed point overlaps the stored pattern by at least this (the
+#: retrieval state of the Hebbian network has m >= 0.967 below the critical load; spurious states ~0.3-0.5).
+RETRIEVED_OVERLAP = 0.9
+
+
+def flip_bits(patterns: np.ndarray, fraction: float | None = None, count: int | None = None,
+              rng: np.random.Generator | int | None = 0) -> np.ndarray:
+    """Copies of +-1 ``patterns`` with ``count`` (or ``round(fraction * N)``) distinct bits flipped per row."""
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    x = np.array(patterns, dtype=np.int8, copy=True)
+    k = int(round(fraction * x.shape[1])) if count is None else int(count)
+    if k:
+        idx = np.argsort(rng.random(x.shape), axis=1)[:, :k]
+        np.put_along_axis(x, idx, -np.take_along_axis(x, idx, axis=1), axis=1)
+    return x
+
+
+def hopfield_capacity(sizes=(100, 200, 500, 1000), alphas=None, trials: int = 4, rule: str = "hebbian",
+                      cue_flip: float = 0.0, max_starts: int = 200, seed: int = 0, progress: bool = True) -> dict:
+    """Retrieval against load ``alpha = P / N``: per size and load, ``trials`` independent sets of P random
+    patterns, recall (deterministic, random order) from each pattern (``cue_flip``: with that fraction of its
+    bits flipped; at most ``max_starts`` patterns per set), and the fraction whose fixed point overlaps the
+    pattern by >= :data:`RETRIEVED_OVERLAP`, with the mean overlap. Per size, the load where the fraction
+    falls through 1/2 (:func:`crossing`) with a bootstrap interval over trials."""
+    from paradigmlab.ebm.hopfield import HopfieldNetwork
+    from paradigmlab.pbit.spins import random_spins
+
+    alphas = np.round(np.arange(0.04, 0.261, 0.02), 3) if alphas is None else np.asarray(alphas, float)
+    rng = np.random.default_rng(seed)
+    rows = []
+    todo = [(n, a) for n in sizes for a in alphas]
+    bar = _progress_bar(progress, len(todo), f"{rule} capacity")
+    for n, a in todo:
+        P = max(1, int(round(a * n)))
+        fracs, overlaps, sweeps = [], [], []
+        for t in range(trials):
+            xi = random_spins(rng, (P, n))
+            net = HopfieldNetwork(n, rule).store(xi)
+            starts = xi[:max_starts]
+            cues = flip_bits(starts, cue_flip, rng=rng) if cue_flip else starts
+            out, info = net.recall(cues, seed=int(rng.integers(2**31)), return_info=True)
+            m = np.mean(out.astype(np.float64) * starts, axis=1)
+            fracs.append(float(np.mean(m >= RETRIEVED_OVERLAP)))
+            overlaps.append(float(m.mean()))
+            sweeps.append(int(info["sweeps"]))
+        rows.append({"N": int(n), "alpha": float(a), "P": P, "retrieved": fracs, "overlap": overlaps,
+                     "retrieved_mean": float(np.mean(fracs)), "overlap_mean": float(np.mean(overlaps)),
+                     "retrieved_se": float(np.std(fracs, ddof=1) / np.sqrt(trials)) if trials > 1 else 0.0,
+                     "max_sweeps_used": max(sweeps)})
+        bar.update(1)
+    bar.close()
+    drops = {}
+    for n in sizes:
+        sub = [r for r in rows if r["N"] == n]
+        a = np.array([r["alpha"] for r in sub])
+        per_trial = np.array([r["retrieved"] for r in sub])  # loads x trials
+        boot = [crossing(a, per_trial[:, rng.integers(0, trials, trials)].mean(1)) for _ in range(200)]
+        boot = np.array([b for b in boot if np.isfinite(b)])
+        drops[str(n)] = {"alpha_half": crossing(a, per_trial.mean(1)),
+                         "ci95": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))] if boot.size else None}
+    return {"rule": rule, "cue_flip": cue_flip, "trials": trials, "max_starts": max_starts, "seed": seed,
+            "criterion": f"fixed-point overlap >= {RETRIEVED_OVERLAP}", "rows": rows, "alpha_half": drops}
+
+
+def crossing(x: np.ndarray, y: np.ndarray, level: float = 0.5) -> float:
+    """First ``x`` where ``y`` falls through ``level`` (linear interpolation; nan if it never does)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    for k in range(len(x) - 1):
+        if y[k] >= level > y[k + 1]:
+            return float(x[k] + (y[k] - level) / (y[k] - y[k + 1]) * (x[k + 1] - x[k]))
+    return float("nan")
+
+
+def finite_size_fit(drops: dict) -> dict:
+    """``alpha_half(N) = alpha_inf + c / sqrt(N)`` fitted by least squares to :func:`hopfield_capacity`'s
+    drops (the form is an assumption, stated: finite-size retrieval survives above the critical load)."""
+    pts = [(int(n), d["alpha_half"]) for n, d in drops.items() if np.isfinite(d["alpha_half"])]
+    if len(pts) < 2:
+        return {"alpha_inf": float("nan"), "c": float("nan"), "form": "alpha_inf + c / sqrt(N)"}
+    n, a = np.array(pts, float).T
+    A = np.stack([np.ones_like(n), 1 / np.sqrt(n)], 1)
+    coef, *_ = np.linalg.lstsq(A, a, rcond=None)
+    return {"alpha_inf": float(coef[0]), "c": float(coef[1]), "form": "alpha_inf + c / sqrt(N)", "points": len(pts)}
+
+
+def dense_capacity(orders=(2, 3, 4), sizes=(12, 16, 24, 32), trials: int = 3, level: float = 0.9,
+                   seed: int = 0, progress: bool = True) -> dict:
+    """Capacity of dense associative memories ``F(x) = x^n``: per ``n`` and ``N`` the largest P (on a grid of
+    ratio 2^(1/4)) at which at least ``level`` of the stored patterns are exact fixed points, averaged over
+    ``trials`` pattern sets; then the log-log slope of P_c against N (theory: n - 1, up to a log factor)."""
+    from paradigmlab.ebm.hopfield import DenseAssociativeMemory
+    from paradigmlab.pbit.spins import random_spins
+
+    rng = np.random.default_rng(seed)
+    out = []
+    bar = _progress_bar(progress, len(orders) * len(sizes), "dense capacity")
+    for order in orders:
+        for n in sizes:
+            pcs = []
+            for _ in range(trials):
+                P, last_ok = 2, 1
+                while P <= 200_000:
+                    xi = random_spins(rng, (P, n))
+                    ok = DenseAssociativeMemory(n, n=order).store(xi).is_fixed_point(xi[:400]).mean() >= level
+                    if not ok:
+                        break
+                    last_ok, P = P, max(P + 1, int(round(P * 2 ** 0.25)))
+                pcs.append(last_ok)
+            out.append({"n": int(order), "N": int(n), "P_c": pcs, "P_c_mean": float(np.mean(pcs))})
+            bar.update(1)
+    bar.close()
+    slopes = {}
+    for order in orders:
+        sub = [r for r in out if r["n"] == order]
+        x = np.log([r["N"] for r in sub])
+        y = np.log([r["P_c_mean"] for r in sub])
+        slopes[str(order)] = {"slope": float(np.polyfit(x, y, 1)[0]),
+                              "slope_times_logN": float(np.polyfit(x, y + np.log(x), 1)[0]), "theory": order - 1}
+    return {"level": level, "trials": trials, "rows": out, "slopes": slopes,
+            "criterion": f">= {level:g} of the stored patterns are exact fixed points"}
+
+
+def modern_retrieval(N: int = 64, P: int = 1000, flip: float = 0.25, betas=(0.1, 0.25, 0.5, 1.0, 2.0, 8.0),
+                     trials: int = 3, seed: int = 0) -> dict:
+    """Ramsauer et al.'s one-step retrieval of P random +-1 patterns of width N from cues with ``flip`` of their
+    bits flipped: the fraction retrieved exactly (sign of the update equals the pattern), per beta, and the
+    classic Hebbian network (deterministic recall to a fixed point) on the same cues for contrast."""
+    import torch
+
+    from paradigmlab.ebm.hopfield import HopfieldNetwork
+    from paradigmlab.ebm.modern import ModernHopfield
+    from paradigmlab.pbit.spins import random_spins
+
+    rng = np.random.default_rng(seed)
+    exact = {str(b): [] for b in betas}
+    hebb = []
+    for _ in range(trials):
+        xi = random_spins(rng, (P, N))
+        cues = flip_bits(xi, flip, rng=rng)
+        X, C = torch.tensor(xi, dtype=torch.float64), torch.tensor(cues, dtype=torch.float64)
+        for b in betas:
+            out = ModernHopfield(N, beta=b)(X, C)
+            exact[str(b)].append(float((torch.sign(out) == X).all(1).double().mean()))
+        net = HopfieldNetwork(N).store(xi)
+        hebb.append(float(np.mean(np.all(net.recall(cues, seed=0) == xi, axis=1))))
+    return {"N": N, "P": P, "flip": flip, "trials": trials, "update_steps": 1,
+            "exact": {b: {"mean": float(np.mean(v)), "min": float(np.min(v))} for b, v in exact.items()},
+            "hebbian_exact_mean": float(np.mean(hebb))}
+
+
+def stochastic_overlap(N: int = 1000, betas=(0.5, 0.9, 1.2, 1.5, 2.0, 3.0), chains: int = 16, sweeps: int = 400,
+                       seed: int = 0) -> dict:
+    """The stochastic Hopfield network on the p-bit sampler with one stored pattern: equilibrium |overlap| per
+    beta (mean over chains of the last half of the sweeps) against the large-N theory ``m = tanh(beta m)``."""
+    from paradigmlab.ebm.hopfield import HopfieldNetwork, curie_weiss_overlap
+    from paradigmlab.pbit.spins import random_spins
+
+    xi = random_spins(seed, (1, N))
+    net = HopfieldNetwork(N).store(xi)
+    sampler = net.sampler
+    rows = []
+    for b in betas:
+        res = sampler.sample(net.ising_model(b), num_chains=chains, num_sweeps=sweeps, burn_in=sweeps // 2,
+                             thin=10, initial_states=np.repeat(xi, chains, 0), seed=seed, progress=False)
+        m = np.abs(res.states.astype(np.float64) @ xi[0] / N)
+        rows.append({"beta": float(b), "overlap": float(m.mean()), "se": float(m.reshape(-1, chains).mean(0).std(ddof=1)
+                                                                                / np.sqrt(chains)),
+                     "theory": curie_weiss_overlap(b)})
+    return {"N": N, "chains": chains, "sweeps": sweeps, "rows": rows}
+
+
+def numpy_recall(weights: np.ndarray, cues: np.ndarray, order: np.ndarray, sweeps: int) -> np.ndarray:
+    """The plain numpy asynchronous recall the speed benchmark compares with: neuron by neuron in ``order``,
+    every cue at once (one matrix-vector product per neuron), ``sweeps`` sweeps, a tie keeping the neuron."""
+    S = cues.astype(np.float32).copy()
+    W = np.ascontiguousarray(weights, dtype=np.float32)
+    for _ in range(sweeps):
+        for i in order:
+            I = S @ W[i]
+            S[:, i] = np.where(I > 0, 1.0, np.where(I < 0, -1.0, S[:, i]))
+    return S.astype(np.int8)
+
+
+def recall_throughput(N: int = 1000, cues: int = 256, sweeps: int = 3, repeats: int = 5, load: float = 0.1,
+                      seed: int = 0) -> dict:
+    """Recall speed, side by side: the p-bit numba kernel (zero-temperature sweeps) against :func:`numpy_recall`
+    on the same Hebbian network and cues, both for exactly ``sweeps`` sweeps in one fixed order; attempted
+    neuron updates per ns (median of ``repeats``), and a check that both end in the same states."""
+    from paradigmlab.ebm.hopfield import HopfieldNetwork
+    from paradigmlab.measure import machine_info, time_repeats
+    from paradigmlab.pbit.sampler import PBitSampler
+    from paradigmlab.pbit.spins import random_spins
+
+    rng = np.random.default_rng(seed)
+    xi = random_spins(rng, (max(1, int(load * N)), N))
+    net = HopfieldNetwork(N).store(xi)
+    x = flip_bits(xi[rng.integers(0, len(xi), cues)], 0.2, rng=rng)
+    order = rng.permutation(N)
+    groups = [order[i:i + 1] for i in range(N)]
+    kernel = PBitSampler("numba", coloring=groups).kernel(net.ising_model(), cues, seed=0)
+
+    def run_numba():
+        kernel.set_states(x)
+        kernel.run([np.inf] * sweeps)
+        return kernel.get_states()
+
+    W = net.weights_ * N  # the integer Hebbian weights the kernel sums
+    same = bool(np.array_equal(run_numba(), numpy_recall(W, x, order, sweeps)))
+    updates = N * cues * sweeps
+    t_nb = time_repeats(run_numba, repeats=repeats, warmup=1)
+    t_np = time_repeats(lambda: numpy_recall(W, x, order, sweeps), repeats=max(1, repeats // 2), warmup=0)
+    return {"N": N, "cues": cues, "sweeps": sweeps, "patterns": len(xi), "same_states": same,
+            "numba": {**t_nb, "flips_per_ns": updates / (t_nb["median_s"] * 1e9)},
+            "numpy": {**t_np, "flips_per_ns": updates / (t_np["median_s"] * 1e9)},
+            "speedup": t_np["median_s"] / t_nb["median_s"], "machine": machine_info()}
+
+
+def _progress_bar(progress: bool, total: int, desc: str):
+    """A tqdm bar over a sweep's points (a no-op one when ``progress`` is off)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False, disable=not progress)
+
+
+def hopfield_store(patterns_path: str | Path, rule: str, out: str | Path) -> dict:
+    """``ebm hopfield store``: learn the patterns of a ``.npy`` file, save the network, and say how many of them
+    are fixed points."""
+    from paradigmlab.ebm.hopfield import HopfieldNetwork, load_patterns
+
+    xi = load_patterns(patterns_path)
+    net = HopfieldNetwork(xi.shape[1], rule).store(xi)
+    path = net.save(out)
+    return {"model_path": str(path), "N": net.N, "patterns": len(xi), "rule": rule, "load": len(xi) / net.N,
+            "fixed_points": int(net.is_fixed_point(xi).sum())}
+
+
+def hopfield_recall(model_path: str | Path, cues_path: str | Path, out: str | Path, beta: float | None = None,
+                    seed: int = 0, max_sweeps: int | None = None) -> dict:
+    """``ebm hopfield recall``: recall every cue of a ``.npy`` file with a saved network; write the states (.npy)
+    and report, per cue, the stored pattern it ended nearest to."""
+    from paradigmlab.ebm.hopfield import HopfieldNetwork, load_patterns
+    from paradigmlab.measure import atomic_path
+    from paradigmlab.validate import writable_file
+
+    net = HopfieldNetwork.load(model_path)
+    cues = load_patterns(cues_path, net.N, "cues")
+    target = writable_file(out, "states file")
+    states, info = net.recall(cues, seed=seed, beta=beta, max_sweeps=max_sweeps, return_info=True)
+    states = states.reshape(len(cues), net.N)
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, states)
+    m = net.overlaps(states)
+    conv = info["converged"]
+    return {"states_path": str(target), "cues": len(cues), "sweeps": int(info["sweeps"]),
+            "converged": None if conv is None else int(np.sum(conv)),
+            "nearest_pattern": m.argmax(1).tolist(), "overlap": m.max(1).round(4).tolist(),
+            "energy": np.round(info["energies"], 6).tolist()}
+
+
+# ---------------------------------------------------------------------- the RRAM attractor circuit
+#: Device spread of the Fig. 4b Monte Carlo (relative standard deviations; Li et al. do not print theirs).
+FIG4B_SPREAD = {"v_set": 0.1, "v_reset": 0.1, "g_hcs": 0.1, "g_lcs": 0.1}
+#: Row voltages of the random circuits the comparison draws (V, uniform; Fig. 4a's lie in this range).
+CIRCUIT_V_RANGE = 1.2
+
+
+def fig4a(v=None, **device) -> dict:
+    """Li et al. Fig. 4a on our circuit: its attractors, every start state's end state and switching path, basin
+    sizes and energies (device parameters: the network's defaults unless given)."""
+    from paradigmlab.ebm.attractor import FIG4A_ATTRACTORS, FIG4A_V, RRAMAttractorNetwork, all_states, states_to_bits
+
+    net = RRAMAttractorNetwork(FIG4A_V if v is None else v, **device)
+    starts = all_states(net.n_devices_)
+    final, trace = net.run(starts, return_path=True)
+    paths = []
+    for start, devices in zip(starts, trace.paths()):  # the states visited, one switching event at a time
+        seq = np.repeat(start[None], len(devices) + 1, axis=0)
+        for k, d in enumerate(devices):
+            seq[k + 1:, d] ^= 1
+        paths.append(states_to_bits(seq))
+    att = net.attractors()
+    return {"v": net.v.tolist(), "device": {"v_set": net.v_set, "v_reset": net.v_reset, "g_hcs": net.g_hcs,
+                                           "g_lcs": net.g_lcs, "order": net.order},
+            "attractors": att, "published": sorted(FIG4A_ATTRACTORS), "matches_published": att == sorted(FIG4A_ATTRACTORS),
+            "transitions": net.transitions(), "paths": dict(zip(states_to_bits(starts), paths)),
+            "basins": net.basins(),
+            "energy": dict(zip(states_to_bits(starts), np.round(net.energy(starts), 6).tolist()))}
+
+
+def fig4a_region(ratios=(3.0, 10.0, 30.0), points: int = 121) -> dict:
+    """Where in (v_set, v_reset) the Fig. 4a circuit has exactly the published attractors, per conductance ratio;
+    ``bounds`` give each region's bounding box (at high ratios the region is L-shaped: see the mask)."""
+    from paradigmlab.ebm.attractor import FIG4A_ATTRACTORS, FIG4A_V, exact_region
+
+    vs = np.linspace(0.01, 1.2, points)
+    vr = -np.linspace(0.01, 1.6, points)[::-1]
+    mask = exact_region(FIG4A_V, sorted(FIG4A_ATTRACTORS), vs, vr, ratios)
+    bounds = []
+    for k, r in enumerate(ratios):
+        ok = mask[k]
+        if ok.any():
+            i, j = np.nonzero(ok)
+            bounds.append({"ratio": float(r), "v_set": [float(vs[i.min()]), float(vs[i.max()])],
+                           "v_reset": [float(vr[j.min()]), float(vr[j.max()])], "fraction_of_grid": float(ok.mean())})
+        else:
+            bounds.append({"ratio": float(r), "v_set": None, "v_reset": None, "fraction_of_grid": 0.0})
+    return {"ratios": list(map(float, ratios)), "v_set_grid": vs.tolist(), "v_reset_grid": vr.tolist(),
+            "mask": mask.tolist(), "bounds": bounds}
+
+
+def fig4b(trials: int = 2000, spread: dict | None = None, seed: int = 0, v=None, **device) -> dict:
+    """Li et al. Fig. 4b: the transition-probability matrix of the Fig. 4a circuit under device-to-device and
+    cycle-to-cycle spread of v_set, v_reset and both conductances, by Monte Carlo; and how often each start
+    still ends where the spread-free circuit does."""
+    from paradigmlab.ebm.attractor import FIG4A_V, RRAMAttractorNetwork, all_states, states_to_bits
+
+    spread = dict(FIG4B_SPREAD if spread is None else spread)
+    v = FIG4A_V if v is None else v
+    net = RRAMAttractorNetwork(v, d2d=spread, c2c=spread, seed=seed, **device)
+    T = net.transition_matrix(trials, seed=seed)
+    ideal = RRAMAttractorNetwork(v, **device).transitions()
+    labels = states_to_bits(all_states(net.n_devices_))
+    agree = [float(T[i, labels.index(ideal[s])]) for i, s in enumerate(labels)]
+    return {"trials": trials, "spread": spread, "labels": labels, "matrix": T.round(5).tolist(),
+            "ideal_probability": dict(zip(labels, agree)), "mean_ideal_probability": float(np.mean(agree))}
+
+
+def _hopfield_fixed_points(W: np.ndarray) -> np.ndarray:
+    """All +-1 states of a symmetric zero-diagonal W that the deterministic rule leaves unchanged (ties kept)."""
+    from paradigmlab.ebm.attractor import all_states
+
+    s = 2.0 * all_states(W.shape[0]).astype(np.float64) - 1.0
+    return s[np.all(s * (s @ W) >= 0, axis=1)].astype(np.int8)
+
+
+def _returns(run, attractors: np.ndarray, flips: int, rng, max_cues: int) -> float:
+    """Fraction of ``flips``-bit-corrupted copies of the attractors (0/1 rows) that ``run`` takes back to them."""
+    n = attractors.shape[1]
+    combos = [c for c in __import__("itertools").combinations(range(n), flips)]
+    pairs = [(a, c) for a in range(len(attractors)) for c in combos]
+    if len(pairs) > max_cues:
+        pairs = [pairs[k] for k in rng.choice(len(pairs), max_cues, replace=False)]
+    cues = np.array([attractors[a] for a, _ in pairs])
+    for row, (_, c) in enumerate(pairs):
+        cues[row, list(c)] ^= 1
+    back = run(cues)
+    return float(np.mean(np.all(back == attractors[[a for a, _ in pairs]], axis=1)))
+
+
+def circuit_vs_hopfield(sizes=(4, 6, 8, 10, 12, 14, 16), instances: int = 20, sampled=(24, 32),
+                        starts: int = 4096, max_cues: int = 2000, seed: int = 0, progress: bool = True) -> dict:
+    """The paper's claim ("more stable states than a Hopfield network"), measured at equal N: random circuits
+    (row voltages uniform in +-1.2 V, default devices) against Hopfield nets with random Gaussian weights (the
+    Sherrington-Kirkpatrick couplings, the Hopfield family with the most stable states) and Hebbian nets storing
+    round(0.138 N) random patterns. Per N: attractors (exhaustive up to 16, then distinct end states of ``starts``
+    random starts, a lower bound, for both), mean and largest basin share, and recall from 1- and 2-bit-corrupted
+    copies of the attractors (fraction returning to the same attractor)."""
+    from paradigmlab.ebm.attractor import RRAMAttractorNetwork, all_states, bits_to_states
+    from paradigmlab.ebm.hopfield import HopfieldNetwork, descend
+    from paradigmlab.pbit.model import IsingModel
+    from paradigmlab.pbit.spins import random_spins
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    todo = [(n, False) for n in sizes] + [(n, True) for n in sampled]
+    bar = _progress_bar(progress, len(todo) * instances, "circuit vs Hopfield")
+    for n, by_sampling in todo:
+        acc = {k: [] for k in ("circuit", "hopfield-sk", "hopfield-hebbian")}
+        for _ in range(instances):
+            v = rng.uniform(-CIRCUIT_V_RANGE, CIRCUIT_V_RANGE, n)
+            net = RRAMAttractorNetwork(v)
+            g = rng.normal(size=(n, n))
+            W_sk = np.triu(g, 1) + np.triu(g, 1).T
+            xi = random_spins(rng, (max(1, round(0.138 * n)), n))
+            W_hebb = HopfieldNetwork(n).store(xi).weights_ * n
+            starts_b = rng.integers(0, 2, (starts, n)).astype(np.int8) if by_sampling else all_states(n)
+            run_c = net.run
+            for key, W in (("hopfield-sk", W_sk), ("hopfield-hebbian", W_hebb)):
+                model = IsingModel(W)
+                order_seed = int(rng.integers(2**31))
+
+                def run_h(cues01, model=model, order_seed=order_seed):
+                    out, _ = descend(model, 2 * cues01.astype(np.int8) - 1, seed=order_seed, max_sweeps=1000)
+                    return ((out + 1) // 2).astype(np.int8)
+
+                acc[key].append(_memory_stats(run_h, starts_b, n, by_sampling, rng, max_cues,
+                                              exact=None if by_sampling else (_hopfield_fixed_points(W) + 1) // 2))
+            exact_c = None if by_sampling else bits_to_states(net.attractors())
+            acc["circuit"].append(_memory_stats(run_c, starts_b, n, by_sampling, rng, max_cues, exact=exact_c))
+            bar.update(1)
+        for key, stats in acc.items():
+            rows.append({"N": n, "system": key, "exhaustive": not by_sampling, "instances": instances,
+                         **{k: float(np.mean([s[k] for s in stats])) for k in stats[0]},
+                         "attractors_se": float(np.std([s["attractors"] for s in stats], ddof=1) / np.sqrt(instances))})
+    bar.close()
+    return {"rows": rows, "v_range": CIRCUIT_V_RANGE, "starts_when_sampled": starts, "seed": seed,
+            "hebbian_load": 0.138}
+
+
+def _memory_stats(run, starts: np.ndarray, n: int, by_sampling: bool, rng, max_cues: int, exact=None) -> dict:
+    """Attractor count, basin shares and corrupted-cue recall of one system (``run``: 0/1 states -> end states)."""
+    ends = run(starts)
+    uniq, counts = np.unique(ends, axis=0, return_counts=True)
+    att = uniq if exact is None else exact
+    shares = counts / counts.sum()
+    return {"attractors": float(len(att)), "largest_basin": float(shares.max()),
+            "mean_basin": float(1.0 / len(att)) if len(att) else 0.0,
+            "recall_1bit": _returns(run, att, 1, rng, max_cues) if len(att) else 0.0,
+            "recall_2bit": _returns(run, att, 2, rng, max_cues) if len(att) and n >= 2 else 0.0}
+
+
+def designed_memories(sizes=(8, 12, 16), max_memories: int | None = None, trials: int = 10, seed: int = 0,
+                      progress: bool = True) -> dict:
+    """How many chosen memories each system stores on purpose: for P random distinct memories, the fraction of
+    trials in which the circuit's row voltages (``RRAMAttractorNetwork.design``, N free voltages) or a Hopfield
+    net's weights (:func:`~paradigmlab.ebm.hopfield.design_weights`, N(N-1)/2 free weights) can make them all
+    stable (``none``), stable with every one-bit corruption wanting back (``eligible``), and stable with one-switch
+    recall in any order (``exclusive``); all by linear programming. A key is no longer tried past the first P at
+    which it failed in every trial; P goes up to ``max_memories`` (default 2N, Gardner's bound)."""
+    from paradigmlab.ebm.attractor import RRAMAttractorNetwork
+    from paradigmlab.ebm.hopfield import design_weights
+    from paradigmlab.validate import InputError
+
+    modes = ("none", "eligible", "exclusive")
+    design = {"circuit": lambda mem, mode: RRAMAttractorNetwork.design(mem, recall=mode),
+              "hopfield": lambda mem, mode: design_weights(2 * mem.astype(np.int8) - 1, recall=mode)}
+    keys = [(sys, mode) for sys in design for mode in modes]
+    rng = np.random.default_rng(seed)
+    rows = []
+    bar = _progress_bar(progress, len(sizes), "designed memories")
+    for n in sizes:
+        live = set(keys)
+        for P in range(1, (max_memories or 2 * n) + 1):
+            if not live:
+                break
+            ok = dict.fromkeys(live, 0)
+            for _ in range(trials):
+                mem = np.unique(rng.integers(0, 2, (P, n)).astype(np.int8), axis=0)
+                while len(mem) < P:  # distinct memories
+                    mem = np.unique(np.vstack([mem, rng.integers(0, 2, (1, n)).astype(np.int8)]), axis=0)
+                for sys, mode in live:
+                    try:
+                        design[sys](mem, mode)
+                        ok[(sys, mode)] += 1
+                    except InputError:
+                        pass
+            rows.append({"N": n, "P": P, **{f"{sys}_{mode}": c / trials for (sys, mode), c in ok.items()}})
+            live -= {k for k, c in ok.items() if c == 0}
+        bar.update(1)
+    bar.close()
+    most = {}
+    for n in sizes:
+        sub = [r for r in rows if r["N"] == n]
+        for sys, mode in keys:
+            good = [r["P"] for r in sub if r.get(f"{sys}_{mode}", 0.0) >= 0.5]
+            most.setdefault(str(n), {})[f"{sys}_{mode}"] = max(good) if good else 0
+    return {"trials": trials, "rows": rows, "most_storable_half": most, "max_memories": max_memories,
+            "criterion": "largest P stored in >= half of the trials"}
+
+
+# ---------------------------------------------------------------------- everything the report shows
+def memory_report(quick: bool = True, progress: bool = True) -> dict:
+    """Every associative-memory and attractor measurement of the ``reproduce`` section (and, at ``quick=False``,
+    of ``benchmarks/ebm_memory.py``), as data. Quick: N up to 500 and fewer trials (about a minute on 2 cores)."""
+    t0 = time.perf_counter()
+    cap_sizes = (100, 200, 500) if quick else (100, 200, 500, 1000, 2000)
+    alphas = np.round(np.arange(0.04, 0.261, 0.02 if quick else 0.01), 3)
+    trials = 3 if quick else 6
+    rules_alphas = np.round(np.arange(0.05, 0.71, 0.05), 3)
+    out = {"quick": quick}
+    out["hebbian"] = hopfield_capacity(cap_sizes, alphas, trials=trials, progress=progress)
+    out["hebbian"]["fit"] = finite_size_fit(out["hebbian"]["alpha_half"])
+    from paradigmlab.ebm.hopfield import ags_critical_load
+
+    out["ags_alpha_c"] = ags_critical_load()
+    rule_sizes = (100, 200) if quick else (100, 200, 500)
+    out["rules"] = [hopfield_capacity(rule_sizes, rules_alphas, trials=2 if quick else 4, rule=rule, cue_flip=0.1,
+                                      max_starts=100, progress=progress)
+                    for rule in ("hebbian", "storkey", "pseudo-inverse")]
+    out["dense"] = dense_capacity(sizes=(12, 16, 24, 32) if quick else (16, 24, 32, 48, 64), trials=2 if quick else 3,
+                                  progress=progress)
+    out["modern"] = modern_retrieval(trials=1 if quick else 5)
+    out["stochastic"] = stochastic_overlap(N=1000, sweeps=200 if quick else 1000)
+    out["fig4a"] = fig4a()
+    out["fig4a_region"] = fig4a_region(points=81 if quick else 241)
+    out["fig4b"] = fig4b(trials=500 if quick else 5000)
+    out["comparison"] = circuit_vs_hopfield(sizes=(4, 6, 8, 10, 12) if quick else (4, 6, 8, 10, 12, 14, 16),
+                                            instances=6 if quick else 20, sampled=(24,) if quick else (24, 32, 48),
+                                            starts=2048 if quick else 4096, progress=progress)
+    out["designed"] = designed_memories(sizes=(8, 12) if quick else (8, 12, 16), trials=6 if quick else 20,
+                                        progress=progress)
+    out["speed"] = recall_throughput(N=500 if quick else 1000, cues=128 if quick else 256,
+                                     repeats=3 if quick else 7)
+    out["seconds"] = time.perf_counter() - t0
+    return out

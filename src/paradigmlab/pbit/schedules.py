@@ -42,8 +42,8 @@ def resolve(beta, num_sweeps: int, default: float) -> np.ndarray:
         sched = arr.copy()
     else:
         raise ValueError(f"beta schedule must have one value per sweep ({num_sweeps}), got shape {arr.shape}")
-    if not np.all(np.isfinite(sched)) or np.any(sched < 0):
-        raise ValueError("beta schedule must be finite and non-negative")
+    if np.any(np.isnan(sched)) or np.any(sched < 0):  # inf: a zero-temperature (greedy) sweep, see Kernel.run
+        raise ValueError("beta schedule must be finite and non-negative, or inf for a zero-temperature sweep")
     return sched
 
 

@@ -94,10 +94,16 @@ class Kernel(ABC):
         return (self.J[nodes] @ S.T).T + self.h[nodes]
 
     def run(self, betas: np.ndarray | Sequence[float]) -> None:
-        """Advance all chains by ``len(betas)`` sweeps, sweep ``t`` at ``betas[t] * chain_beta``."""
+        """Advance all chains by ``len(betas)`` sweeps, sweep ``t`` at ``betas[t] * chain_beta``.
+
+        ``betas[t] = inf`` is the zero-temperature limit of eq. 4 for every chain: ``m_i = sgn(I_i)``, and a
+        p-bit whose local field is exactly 0 keeps its value (so each update never raises the energy and a
+        sweep that changes nothing is a fixed point: Hopfield's asynchronous recall). Such sweeps draw no
+        random numbers.
+        """
         betas = np.asarray(betas, dtype=np.float64).reshape(-1)
-        if not np.all(np.isfinite(betas)) or np.any(betas < 0):
-            raise ValueError("betas must be finite and non-negative")
+        if np.any(np.isnan(betas)) or np.any(betas < 0):
+            raise ValueError("betas must be finite and non-negative, or inf for a zero-temperature sweep")
         if betas.size:
             self._run(betas)
 

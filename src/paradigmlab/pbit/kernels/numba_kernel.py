@@ -84,12 +84,12 @@ def rational_tanh(x):
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _sweeps(S, n_chains, indptr, indices, data, h, order, held, betas, chain_beta, rng0, rng1, block):
+def _sweeps(S, n_chains, indptr, indices, data, h, order, held, betas, zero_t, chain_beta, rng0, rng1, block):
     """Advance all chains ``len(betas)`` sweeps; thread blocks of ``block`` chains."""
     n_blocks = (n_chains + block - 1) // block
     for b in prange(n_blocks):
         c0 = b * block
-        _sweep_block(S, n_chains, indptr, indices, data, h, order, held, betas, chain_beta, rng0, rng1,
+        _sweep_block(S, n_chains, indptr, indices, data, h, order, held, betas, zero_t, chain_beta, rng0, rng1,
                      c0, min(n_chains, c0 + block) - c0)
 
 
@@ -107,10 +107,11 @@ def _uniforms(s0, s1, rnd, w):
 
 
 @njit(fastmath=True, nogil=True, cache=True)
-def _sweep_block(S, C, indptr, indices, data, h, order, held, betas, chain_beta, rng0, rng1, c0, w):
+def _sweep_block(S, C, indptr, indices, data, h, order, held, betas, zero_t, chain_beta, rng0, rng1, c0, w):
     """Sweeps for chains ``c0 .. c0+w-1``; S is flat ``(N * C)`` with chains innermost.
 
-    Kept serial (called from the parallel loop) so LLVM vectorises the chain loops.
+    Kept serial (called from the parallel loop) so LLVM vectorises the chain loops. ``zero_t[t]`` marks a
+    zero-temperature sweep (a flag, not ``betas[t] = inf``: fastmath lets LLVM assume no infinities).
     """
     acc = np.empty(w, np.float32)
     bc = np.empty(w, np.float32)
@@ -133,11 +134,18 @@ def _sweep_block(S, C, indptr, indices, data, h, order, held, betas, chain_beta,
                 wij = data[k]
                 for c in range(uw):
                     acc[c] += wij * S[base + c]
+            out = np.uint64(i * C + c0)
+            if zero_t[t]:  # m_i = sgn(I_i); a tie keeps the old value; no random number is drawn
+                if held[i]:
+                    continue
+                for c in range(uw):
+                    a = acc[c]
+                    S[out + c] = np.float32(1.0) if a > 0 else (np.float32(-1.0) if a < 0 else S[out + c])
+                continue
             _uniforms(s0, s1, rnd, w)
             if held[i]:  # clamped but on the stream: it drew, it does not change (common random numbers)
                 continue
             # eq. 4: m_i = sgn(tanh(beta I_i) - r), with tanh = p/q (q > 0) so no division
-            out = np.uint64(i * C + c0)
             for c in range(uw):
                 p, q = _tanh_pq(bc[c] * acc[c])
                 S[out + c] = np.float32(1.0) if p > rnd[c] * q else np.float32(-1.0)
@@ -228,7 +236,8 @@ class NumbaKernel(Kernel):
         per_thread = -(-self.num_chains // numba.get_num_threads())
         block = min(MAX_BLOCK, -(-per_thread // 16) * 16)
         args = (self.S.reshape(-1), self.num_chains, self._indptr, self._indices, self._data, self._h,
-                self._order, self._held, betas.astype(np.float64), self._chain_beta32, self._rng0, self._rng1)
+                self._order, self._held, np.where(np.isinf(betas), 0.0, betas), np.isinf(betas), self._chain_beta32,
+                self._rng0, self._rng1)
         if block >= self.num_chains or numba.get_num_threads() == 1:
             # one block or one thread: skip the thread pool (cheaper, and safe to call from several Python
             # threads at once, which numba's default thread pool is not)

@@ -43,6 +43,9 @@ class ReferenceKernel(Kernel):
             for g, held in zip(self._groups_free, self._held):
                 # eq. 3: I_i = sum_j J_ij m_j + h_i for every i in this colour, every chain
                 I = (self.J[g] @ self.S.T).T + self.h[g]
+                if np.isinf(bt):  # zero temperature: sgn(I), a tie keeps the old value, no random draw
+                    self.S[:, g] = np.where(held | (I == 0), self.S[:, g], np.sign(I))
+                    continue
                 # eq. 4: m_i = sgn(tanh(beta I_i) - r), r ~ U(-1, 1)
                 r = self.rng.uniform(-1.0, 1.0, size=I.shape)
                 self.S[:, g] = np.where(held, self.S[:, g], np.where(np.tanh(beta * I) > r, 1.0, -1.0))

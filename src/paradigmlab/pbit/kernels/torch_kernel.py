@@ -87,6 +87,10 @@ class TorchKernel(Kernel):
             for nodes, nbr, w, held in self._ell:
                 # eq. 3 for the whole colour: gather neighbours' states, weight, sum
                 I = (S.index_select(0, nbr).view(nodes.numel(), -1, C) * w).sum(1) + self._h[nodes, None]
+                if bt == float("inf"):  # zero temperature: sgn(I), a tie keeps the old value, no random draw
+                    keep = I == 0 if held is None else (I == 0) | held
+                    S[nodes] = torch.where(keep, S[nodes], torch.sign(I))
+                    continue
                 # eq. 4: m = sgn(tanh(beta I) - U(-1, 1))
                 r = torch.rand(I.shape, generator=self.gen, device=self.dev) * 2.0 - 1.0
                 new = torch.where(torch.tanh(beta * I) > r, 1.0, -1.0)
