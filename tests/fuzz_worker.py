@@ -50,6 +50,11 @@ def _hopfield_ok(net):
     assert np.all(np.abs(net.patterns_) == 1), "patterns not +-1"
 
 
+def _spd_ok(A):
+    assert A.ndim == 2 and A.shape[0] == A.shape[1] and np.all(np.isfinite(A)), "not a finite square matrix"
+    assert np.allclose(A, A.T) and np.linalg.eigvalsh(A)[0] > 0, "not symmetric positive definite"
+
+
 def _patterns_ok(x):
     assert x.ndim == 2 and x.dtype == np.int8 and np.all(np.abs(x) == 1), "patterns not a +-1 int8 matrix"
 
@@ -154,6 +159,9 @@ def loaders() -> dict:
 
     table["hopfield-model"] = (HopfieldNetwork.load, _hopfield_ok)
     table["hopfield-patterns"] = (load_patterns, _patterns_ok)
+    from paradigmlab.thermo.device import load_matrix
+
+    table["thermo-matrix"] = (lambda path: load_matrix(path, spd=True), _spd_ok)
     return table
 
 

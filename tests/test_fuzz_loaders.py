@@ -185,6 +185,8 @@ def binary_seeds(tmp: Path) -> dict[str, list[Path]]:
     out["hopfield-patterns"] = [tmp / "patterns.npy"]
     HopfieldNetwork(12, "storkey").store(xi).save(tmp / "hopfield.npz")
     out["hopfield-model"] = [tmp / "hopfield.npz"]
+    np.save(tmp / "spd.npy", np.array([[2.0, 0.5, 0.0], [0.5, 1.5, 0.25], [0.0, 0.25, 1.0]]))
+    out["thermo-matrix"] = [tmp / "spd.npy"]
     return out
 
 
@@ -195,6 +197,17 @@ def structured_mutations(path: Path) -> list[tuple[str, bytes]]:
     import io
 
     out: list[tuple[str, bytes]] = []
+    if path.name == "spd.npy":  # well-formed .npy files that are not a symmetric positive-definite matrix
+        a = np.load(path)
+        bad_sym = a.copy()
+        bad_sym[0, 1] += 1.0
+        for kind, bad in (("nan-array", np.where(a > 1.9, np.nan, a)), ("asymmetric", bad_sym), ("indefinite", -a),
+                          ("shape", a[:2]), ("empty", a[:0, :0]), ("complex", a.astype(np.complex64)),
+                          ("object", np.array([1, "x"], dtype=object)), ("vector", a[0])):
+            buf = io.BytesIO()
+            np.save(buf, bad, allow_pickle=True)
+            out.append((kind, buf.getvalue()))
+        return out
     if path.name == "patterns.npy":  # well-formed .npy files that are not a +-1 pattern matrix
         a = np.load(path)
         for kind, bad in (("zeros", np.zeros_like(a)), ("float", a + 0.5), ("shape", a.reshape(1, 1, -1)),
@@ -286,6 +299,7 @@ STRUCTURED_MUST_REFUSE = {
     "token-file": ("float", "shape", "empty", "negative", "complex", "object"),
     "hopfield-patterns": ("zeros", "float", "shape", "empty", "nan-array", "complex", "object"),
     "hopfield-model": ("scalar-to-vector", "huge", "extra-key", "drop-key"),
+    "thermo-matrix": ("nan-array", "asymmetric", "indefinite", "shape", "empty", "complex", "object", "vector"),
 }
 
 
@@ -336,7 +350,7 @@ def summarise(outcomes: list[dict]) -> Counter:
 #: Loaders of text formats: their value mutations (NaN, huge sizes, non-UTF-8) must be refused.
 TEXT_LOADERS = ("gset", "cnf", "qubo")
 BINARY_LOADERS = ("pbit-model", "dbm", "dbm-checkpoint", "looped-checkpoint", "tensors", "trainer-checkpoint",
-                  "liquid-model", "token-file", "hopfield-model", "hopfield-patterns")
+                  "liquid-model", "token-file", "hopfield-model", "hopfield-patterns", "thermo-matrix")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,207 @@
+"""The thermodynamic-linear-algebra runs shared by the CLI (``paradigmlab thermo``), ``reproduce`` and the benchmarks.
+
+* :func:`random_spd` -- the test matrices: random orthogonal eigenvectors, eigenvalues spaced geometrically in
+  ``[1 / kappa, 1]`` (the largest coupling fixed, as a device's range is: a worse-conditioned matrix relaxes slower).
+* :func:`accuracy` -- every algorithm against numpy / scipy on such matrices.
+* :func:`scaling` -- relative error against duration, dimension and condition number, at the default sampling
+  interval and at one as long as the slowest relaxation time (the question of Aifer's kappa^2 bound against Ahle's
+  analysis), with fitted exponents.
+* :func:`cost` -- time and energy per solve on the device (its time constant and power from
+  :mod:`paradigmlab.thermo.spu`) against LAPACK measured on this CPU and a GPU preset of the cost model.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.linalg as sla
+
+from paradigmlab.thermo import linalg as tl
+
+
+def random_spd(n: int, kappa: float, rng: np.random.Generator | int | None = 0) -> np.ndarray:
+    """A symmetric positive-definite ``n x n`` matrix with eigenvalues ``geomspace(1 / kappa, 1, n)``."""
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    return (Q * np.geomspace(1.0 / kappa, 1.0, n)) @ Q.T
+
+
+def rel_err(x: np.ndarray, ref: np.ndarray) -> float:
+    """``|x - ref| / |ref|`` (Frobenius / 2-norm)."""
+    return float(np.linalg.norm(x - ref) / np.linalg.norm(ref))
+
+
+def run_algorithm(name: str, A: np.ndarray, b: np.ndarray, duration: float, seed: int, interval: float = 1.0,
+                  device: str = "langevin") -> float:
+    """One algorithm's relative error against numpy / scipy on ``A`` (``expm`` of ``-A``; ``slogdet`` as
+    |error of log det| / |log det|, its trajectories sharing ``duration``)."""
+    if name == "solve":
+        return rel_err(tl.solve(A, b, duration, seed, interval=interval, device=device), np.linalg.solve(A, b))
+    if name == "inv":
+        return rel_err(tl.inv(A, duration, seed, interval=interval, device=device), np.linalg.inv(A))
+    if name == "expm":
+        return rel_err(tl.expm(A, duration, seed), sla.expm(-A))
+    if name == "slogdet":
+        trajectories = 64
+        _, ld = tl.slogdet(A, duration / trajectories, seed, trajectories=trajectories)
+        ref = np.linalg.slogdet(A)[1]
+        return float(abs(ld - ref) / max(abs(ref), 1.0))
+    if name == "sample":
+        cov = np.linalg.inv(A)
+        x = tl.sample(cov, int(duration / interval), seed, interval=interval, device=device)
+        return rel_err(x.T @ x / len(x), cov)
+    raise ValueError(f"unknown algorithm {name!r}")
+
+
+ALGORITHMS = ("solve", "inv", "expm", "slogdet", "sample")
+
+
+def accuracy(sizes=(4, 16, 64), kappas=(2.0, 10.0, 100.0), duration: float = 1e4, seeds=(0, 1, 2),
+             devices=("langevin", "rlc")) -> dict:
+    """Relative error of every algorithm against numpy / scipy, per size, condition number and device (mean
+    over ``seeds``; expm and slogdet run on the overdamped device only)."""
+    rows = []
+    for n in sizes:
+        for kappa in kappas:
+            for device in devices:
+                for name in ALGORITHMS:
+                    if device != "langevin" and name in ("expm", "slogdet"):
+                        continue
+                    errs = []
+                    for s in seeds:
+                        rng = np.random.default_rng(1000 * n + s)
+                        A = random_spd(n, kappa, rng)
+                        errs.append(run_algorithm(name, A, rng.standard_normal(n), duration, s, device=device))
+                    rows.append({"N": n, "kappa": kappa, "device": device, "algorithm": name, "duration": duration,
+                                 "rel_err": float(np.mean(errs)), "rel_err_max": float(np.max(errs))})
+    return {"rows": rows, "seeds": list(seeds), "matrices": "eigenvalues geomspace(1/kappa, 1, N), random Q"}
+
+
+def _slope(x, y) -> float:
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def scaling(durations=(1e2, 1e3, 1e4, 1e5), sizes=(4, 8, 16, 32, 64), kappas=(1.0, 3.0, 10.0, 30.0, 100.0),
+            base_n: int = 8, base_kappa: float = 10.0, base_duration: float = 1e4, seeds=(0, 1, 2, 3)) -> dict:
+    """Error against duration, dimension and condition number for solve and inv (and sample), each at the default
+    sampling interval 1 and at an interval equal to the slowest relaxation time (``kappa``), with log-log slopes."""
+    out: dict = {"base": {"N": base_n, "kappa": base_kappa, "duration": base_duration}, "seeds": list(seeds)}
+
+    def mean_err(name, n, kappa, duration, interval):
+        errs = []
+        for s in seeds:
+            rng = np.random.default_rng(7919 * n + s)
+            A = random_spd(n, kappa, rng)
+            errs.append(run_algorithm(name, A, rng.standard_normal(n), duration, s, interval=interval))
+        return float(np.mean(errs))
+
+    for name in ("solve", "inv"):
+        d_err = [mean_err(name, base_n, base_kappa, d, 1.0) for d in durations]
+        n_err = [mean_err(name, n, base_kappa, base_duration, 1.0) for n in sizes]
+        k_err = {str(iv): [mean_err(name, base_n, k, base_duration, 1.0 if iv == "1" else max(1.0, k)) for k in kappas]
+                 for iv in ("1", "kappa")}
+        out[name] = {"durations": list(durations), "duration_err": d_err, "duration_slope": _slope(durations, d_err),
+                     "sizes": list(sizes), "size_err": n_err, "size_slope": _slope(sizes, n_err),
+                     "kappas": list(kappas), "kappa_err": k_err,
+                     "kappa_slope": {iv: _slope(kappas, e) for iv, e in k_err.items()}}
+    return out
+
+
+def cost(sizes=(8, 64, 512), duration_for=None, repeats: int = 5, gpu: str = "h100-sxm") -> dict:
+    """Time and energy per linear solve: the device for the duration that reaches 1 % relative error (measured
+    here: the duration scaling of :func:`scaling` gives error ~ c / sqrt(duration)), in seconds of its time
+    constant and joules at its power (every SPU preset), against ``numpy.linalg.solve`` timed on this CPU and a
+    GPU preset's roofline (2/3 N^3 FLOPs at fp64 peak, or a 10 us call floor: assumed), energies at their powers."""
+    from paradigmlab.costmodel.hardware import load_hardware
+    from paradigmlab.measure import machine_info, time_repeats
+    from paradigmlab.thermo.spu import PRESETS
+
+    hw = load_hardware(gpu)
+    rows = []
+    for n in sizes:
+        rng = np.random.default_rng(n)
+        A = random_spd(n, 10.0, rng)
+        b = rng.standard_normal(n)
+        # device time for 1 % error: error ~ c / sqrt(duration) -> duration = (c / 0.01)^2, c measured at duration 1e3
+        c = run_algorithm("solve", A, b, 1e3, 0) * np.sqrt(1e3) if duration_for is None else None
+        dur = (c / 0.01) ** 2 if duration_for is None else float(duration_for(n))
+        t_cpu = time_repeats(lambda: np.linalg.solve(A, b), repeats=repeats, warmup=1)["median_s"]
+        flops = 2.0 / 3.0 * n ** 3
+        fp64 = hw.peak_tflops.get("fp64") or hw.peak_tflops.get("fp32")
+        t_gpu = max(flops / (fp64 * 1e12), 10e-6)
+        row = {"N": n, "device_time_units": dur, "cpu_s": t_cpu, "gpu_s": t_gpu,
+               "gpu_j": t_gpu * (hw.power_w or float("nan")), "devices": {}}
+        for name, p in PRESETS.items():
+            t = dur * p.time_constant_s
+            row["devices"][name] = {"s": t, "j": t * p.power_w, "cells_needed": n, "cells_available": p.cells}
+        rows.append(row)
+    return {"rows": rows, "gpu": hw.name, "gpu_power_w": hw.power_w, "machine": machine_info(),
+            "target_rel_err": 0.01, "kappa": 10.0}
+
+
+def report_run(quick: bool = True) -> dict:
+    """Everything the ``reproduce`` section shows, as data (quick: fewer sizes, seeds and durations)."""
+    t0 = time.perf_counter()
+    if quick:
+        acc = accuracy(sizes=(4, 16), kappas=(2.0, 10.0), duration=3e3, seeds=(0, 1))
+        sc = scaling(durations=(1e2, 1e3, 1e4), sizes=(4, 8, 16, 32), kappas=(1.0, 10.0, 100.0), base_duration=3e3,
+                     seeds=(0, 1))
+    else:
+        acc, sc = accuracy(), scaling()
+    out = {"quick": quick, "accuracy": acc, "scaling": sc}
+    try:
+        out["cost"] = cost(sizes=(8, 64) if quick else (8, 64, 512))
+    except ImportError:  # the SPU presets module is not there (an old checkout)
+        out["cost"] = None
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def cli_run(name: str, matrix_path, duration: float | None, seed: int, b=None, out=None, **options) -> dict:
+    """``paradigmlab thermo NAME``: run one algorithm on the matrix of a ``.npy`` file, compare with numpy / scipy,
+    optionally write the result (.npy, atomically)."""
+    from paradigmlab.measure import atomic_path
+    from paradigmlab.thermo.device import load_matrix
+    from paradigmlab.validate import writable_file
+
+    A = load_matrix(matrix_path, spd=name != "expm")
+    target = writable_file(out, "result file") if out else None
+    t0 = time.perf_counter()
+    device_opts = {k: options[k] for k in ("device", "coupling_bits", "measurement_noise") if k in options}
+    if name == "solve":
+        result, ref = tl.solve(A, b, duration, seed, interval=options.get("interval", 1.0), **device_opts), None
+        ref = np.linalg.solve(A, b)
+    elif name == "inv":
+        result = tl.inv(A, duration, seed, interval=options.get("interval", 1.0), **device_opts)
+        ref = np.linalg.inv(A)
+    elif name == "expm":
+        result = tl.expm(A, duration, seed, lag=options.get("lag", 1.0), alpha=options.get("alpha", 0.0))
+        ref = sla.expm(-np.asarray(A, float) * options.get("lag", 1.0))
+    elif name == "slogdet":
+        sign, ld = tl.slogdet(A, duration, seed, trajectories=options.get("trajectories", 64),
+                              steps=options.get("steps", 32))
+        result, ref = np.array([sign, ld]), np.array(np.linalg.slogdet(A))
+    elif name == "sample":
+        result = tl.sample(A, options["num_samples"], seed, interval=options.get("interval", 1.0), **device_opts)
+        ref = None
+    else:
+        raise ValueError(f"unknown thermo command {name!r}")
+    seconds = time.perf_counter() - t0
+    if target is not None:
+        with atomic_path(target) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, result)
+    if name == "sample":
+        emp = result.T @ result / len(result)
+        err = rel_err(emp, np.asarray(A, float))
+        summary = f"{len(result)} draws (the error below is their second moment's against A)"
+    elif name == "slogdet":
+        err = float(abs(result[1] - ref[1]) / max(abs(ref[1]), 1.0))
+        summary = f"log det = {result[1]:.6g} (numpy {ref[1]:.6g})"
+    else:
+        err = rel_err(result, ref)
+        summary = f"shape {result.shape}" if result.ndim > 1 else f"x = {np.array2string(result, precision=4)}"
+    return {"algorithm": name, "result": result.tolist(), "reference": None if ref is None else np.asarray(ref).tolist(),
+            "rel_err": err, "duration": duration, "seed": seed, "options": options, "wall_s": seconds,
+            "summary": summary, "out": None if target is None else str(target)}
