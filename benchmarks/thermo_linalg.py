@@ -28,7 +28,7 @@ def main() -> int:
     p.add_argument("--json", default="benchmarks/results/thermo_linalg.json")
     p.add_argument("--quick", action="store_true", help="the report's laptop scale")
     args = p.parse_args()
-    r = ex.report_run(quick=args.quick)
+    r = ex.report_run(quick=args.quick, parts=("linalg",))
     r["machine"] = machine_info()
     out = Path(args.json)
     with tempfile.TemporaryDirectory() as d:

@@ -50,6 +50,12 @@ def _hopfield_ok(net):
     assert np.all(np.abs(net.patterns_) == 1), "patterns not +-1"
 
 
+def _dtm_model_ok(model):
+    for m in model.models:
+        assert np.all(np.isfinite(m.weights)) and np.all(np.isfinite(m.h)), "non-finite parameters"
+        assert m.weights.shape == (m.coupling.num_edges,), "weights do not fit the graph"
+
+
 def _spd_ok(A):
     assert A.ndim == 2 and A.shape[0] == A.shape[1] and np.all(np.isfinite(A)), "not a finite square matrix"
     assert np.allclose(A, A.T) and np.linalg.eigvalsh(A)[0] > 0, "not symmetric positive definite"
@@ -162,6 +168,9 @@ def loaders() -> dict:
     from paradigmlab.thermo.device import load_matrix
 
     table["thermo-matrix"] = (lambda path: load_matrix(path, spd=True), _spd_ok)
+    from paradigmlab.thermo.dtm import load as load_dtm
+
+    table["dtm-model"] = (load_dtm, _dtm_model_ok)
     return table
 
 

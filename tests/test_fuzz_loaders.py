@@ -187,6 +187,13 @@ def binary_seeds(tmp: Path) -> dict[str, list[Path]]:
     out["hopfield-model"] = [tmp / "hopfield.npz"]
     np.save(tmp / "spd.npy", np.array([[2.0, 0.5, 0.0], [0.5, 1.5, 0.25], [0.0, 0.25, 1.0]]))
     out["thermo-matrix"] = [tmp / "spd.npy"]
+    from paradigmlab.thermo.dtm import DTM, DTMConfig, save as save_dtm, train as train_dtm
+
+    x = rng.choice(np.array([-1, 1], np.int8), (20, 16))
+    save_dtm(train_dtm(DTM(DTMConfig(side=4, steps=2), 0), x, 2, batch_size=4, progress=False), tmp / "dtm.npz")
+    save_dtm(train_dtm(DTM(DTMConfig(side=4, steps=1, conditional=False), 0), x, 2, batch_size=4, progress=False),
+             tmp / "ebm_dtm.npz")
+    out["dtm-model"] = [tmp / "dtm.npz", tmp / "ebm_dtm.npz"]
     return out
 
 
@@ -300,6 +307,7 @@ STRUCTURED_MUST_REFUSE = {
     "hopfield-patterns": ("zeros", "float", "shape", "empty", "nan-array", "complex", "object"),
     "hopfield-model": ("scalar-to-vector", "huge", "extra-key", "drop-key"),
     "thermo-matrix": ("nan-array", "asymmetric", "indefinite", "shape", "empty", "complex", "object", "vector"),
+    "dtm-model": ("nan-array", "drop-key", "shape", "complex"),
 }
 
 
@@ -350,7 +358,7 @@ def summarise(outcomes: list[dict]) -> Counter:
 #: Loaders of text formats: their value mutations (NaN, huge sizes, non-UTF-8) must be refused.
 TEXT_LOADERS = ("gset", "cnf", "qubo")
 BINARY_LOADERS = ("pbit-model", "dbm", "dbm-checkpoint", "looped-checkpoint", "tensors", "trainer-checkpoint",
-                  "liquid-model", "token-file", "hopfield-model", "hopfield-patterns", "thermo-matrix")
+                  "liquid-model", "token-file", "hopfield-model", "hopfield-patterns", "thermo-matrix", "dtm-model")
 
 
 @pytest.fixture(scope="module")

