@@ -157,7 +157,8 @@ def reproduce_section(out_dir: Path, quick: bool) -> Section:
         fd = ", ".join(f"{k} {v['frechet']:.1f} ({v['updates']} updates)" for k, v in full["runs"].items())
         section.markdown += (f"\n**Longer DTM run** (`benchmarks/results/thermo_dtm.json`, "
                              f"{full['machine'].get('processor', '?')}, {full['seconds']:.0f} s; "
-                             f"`python benchmarks/thermo_dtm.py --dtm-updates 1000`; {full['source']}): Frechet distance "
+                             f"`python benchmarks/thermo_dtm.py --dtm-updates {full['runs']['dtm-acp']['updates']}`; {full['source']}): "
+                             f"Frechet distance "
                              f"{fd}; real images {full['reference_frechet']['train_images']:.1f}, noise "
                              f"{full['reference_frechet']['uniform_noise']:.1f}.\n")
     return section
