@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from paradigmlab.ebm import experiments as ex
-from paradigmlab.report import Section
+from paradigmlab.report import Section, save_figure
 
 
 def _readout_text(readout: dict) -> str:
@@ -124,16 +124,6 @@ def _plt():
     return plt
 
 
-def _save_fig(fig, path) -> Path:
-    plt = _plt()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 def plot_capacity(results: list[dict], path) -> Path:
     """Retrieval fraction (left) and mean fixed-point overlap (right) against load, one line per rule and N,
     with the AGS theory (critical load 0.138, overlap curve) for the Hebbian rule."""
@@ -161,7 +151,7 @@ def plot_capacity(results: list[dict], path) -> Path:
     a1.legend(fontsize=7)
     a2.legend(fontsize=7)
     a1.set_title(f"retrieval against load (alpha_c = {ac:.3f} dotted)")
-    return _save_fig(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_dense(res: dict, path) -> Path:
@@ -176,7 +166,7 @@ def plot_dense(res: dict, path) -> Path:
     ax.set_ylabel("capacity P_c")
     ax.set_title("dense associative memory capacity")
     ax.legend(fontsize=8)
-    return _save_fig(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_stochastic(res: dict, path) -> Path:
@@ -193,7 +183,7 @@ def plot_stochastic(res: dict, path) -> Path:
     ax.set_xlabel("beta")
     ax.set_ylabel("|overlap| with the stored pattern")
     ax.legend(fontsize=8)
-    return _save_fig(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_fig4a(r: dict, path) -> Path:
@@ -223,7 +213,7 @@ def plot_fig4a(r: dict, path) -> Path:
     d = r["device"]
     ax.set_title(f"attractor map, v = [{v}] V; v_set {d['v_set']:g} V, v_reset {d['v_reset']:g} V, "
                  f"G_HCS/G_LCS {d['g_hcs'] / d['g_lcs']:g}", fontsize=9)
-    return _save_fig(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_region(r: dict, path) -> Path:
@@ -238,7 +228,7 @@ def plot_region(r: dict, path) -> Path:
         ax.set_xlabel("v_set (V)")
     np.atleast_1d(axes)[0].set_ylabel("v_reset (V)")
     fig.suptitle("green: exactly {0001, 0010, 0011, 1001, 1010, 1011}", fontsize=9)
-    return _save_fig(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_transitions(r: dict, path) -> Path:
@@ -254,7 +244,7 @@ def plot_transitions(r: dict, path) -> Path:
     sp = ", ".join(f"{k} {100 * v:g}%" for k, v in r["spread"].items())
     ax.set_title(f"transition probabilities, {r['trials']} trials (spread: {sp})", fontsize=8)
     fig.colorbar(im, ax=ax, fraction=0.046)
-    return _save_fig(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_comparison(r: dict, path) -> Path:
@@ -275,7 +265,7 @@ def plot_comparison(r: dict, path) -> Path:
     a2.set_ylabel("corrupted attractors recalled")
     a1.legend(fontsize=8)
     a2.legend(fontsize=7)
-    return _save_fig(fig, path)
+    return save_figure(fig, path)
 
 
 def memory_verdict(r: dict) -> str:

@@ -30,6 +30,18 @@ class Section:
     data: dict = field(default_factory=dict)
 
 
+def save_figure(fig, path, dpi: int = 110) -> Path:
+    """Lay out, write (creating the folder) and close a matplotlib figure; the one way report figures are saved."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 #: What a paradigm contributes: ``reproduce_section(out_dir, quick) -> Section``.
 SectionFn = Callable[[Path, bool], Section]
 

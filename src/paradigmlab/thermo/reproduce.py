@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paradigmlab.report import Section
+from paradigmlab.report import Section, save_figure
 
 
 def _plt():
@@ -38,11 +38,7 @@ def plot_scaling(sc: dict, path) -> Path:
     for ax in axes:
         ax.set_ylabel("relative error")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def cost_verdict(c: dict) -> str:
@@ -80,11 +76,7 @@ def plot_samples(d: dict, path) -> Path:
             ax.set_yticks([])
             if c == 0:
                 ax.set_ylabel(name, fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def acp_text(d: dict) -> str:
