@@ -17,6 +17,7 @@ The measurements behind the recipe's choices are in ``benchmarks/RESULTS.md``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -706,7 +707,7 @@ def _hopfield_fixed_points(W: np.ndarray) -> np.ndarray:
 def _returns(run, attractors: np.ndarray, flips: int, rng, max_cues: int) -> float:
     """Fraction of ``flips``-bit-corrupted copies of the attractors (0/1 rows) that ``run`` takes back to them."""
     n = attractors.shape[1]
-    combos = [c for c in __import__("itertools").combinations(range(n), flips)]
+    combos = list(itertools.combinations(range(n), flips))
     pairs = [(a, c) for a in range(len(attractors)) for c in combos]
     if len(pairs) > max_cues:
         pairs = [pairs[k] for k in rng.choice(len(pairs), max_cues, replace=False)]

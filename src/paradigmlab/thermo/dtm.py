@@ -131,21 +131,22 @@ class DTMStep:
     def J(self):
         return self.coupling.csr(self.weights)
 
-    def _chains(self, states, clamp_nodes, clamp_values, seed):
-        return open_chains(self.cfg.backend, self.J(), self.h, self.groups, states, seed, clamp_nodes, clamp_values)
+    def _chains(self, J, states, clamp_nodes, clamp_values, seed):
+        return open_chains(self.cfg.backend, J, self.h, self.groups, states, seed, clamp_nodes, clamp_values)
 
     def update(self, x_clean: np.ndarray, x_noisy: np.ndarray | None, rng: np.random.Generator, seed) -> int:
         """One contrastive update on a batch (``x_noisy`` None for the unconditional EBM, whose negative chains are
         the persistent ``self.persistent``); returns the p-bit updates spent."""
         cfg, B, n = self.cfg, len(x_clean), len(self.pixels)
         cond = self.nodes.get("condition")
+        J = self.J()  # the weights of this update, for both phases and the mixing measurement
         init = rng.choice(np.array([-1, 1], np.int8), (B, self.num_nodes))
         init[:, :n] = x_clean
         if cond is not None:
             init[:, cond] = x_noisy
         pos_clamp = self.pixels if cond is None else np.concatenate([self.pixels, cond])
         pos_vals = x_clean if cond is None else np.concatenate([x_clean, x_noisy], 1)
-        k = self._chains(init, pos_clamp, pos_vals, [*seed, 0])
+        k = self._chains(J, init, pos_clamp, pos_vals, [*seed, 0])
         k.run(np.ones(cfg.pos_sweeps))
         updates = k.updates_per_sweep * cfg.pos_sweeps
         pos_e, pos_m = rao_blackwell_moments(self.coupling, self.weights, self.h, 1.0, k.get_states(), pos_clamp)
@@ -153,11 +154,11 @@ class DTMStep:
         if cond is not None:
             neg = init.copy()
             neg[:, :n] = x_noisy
-            k = self._chains(neg, cond, x_noisy, [*seed, 1])
+            k = self._chains(J, neg, cond, x_noisy, [*seed, 1])
         else:
             if not hasattr(self, "persistent") or len(self.persistent) != B:
                 self.persistent = rng.choice(np.array([-1, 1], np.int8), (B, self.num_nodes))
-            k = self._chains(self.persistent, None, None, [*seed, 1])
+            k = self._chains(J, self.persistent, None, None, [*seed, 1])
         half = cfg.neg_sweeps // 2
         k.run(np.ones(half))
         a = k.get_states()
@@ -167,7 +168,7 @@ class DTMStep:
         if cond is None:
             self.persistent = b
         neg_e, neg_m = rao_blackwell_moments(self.coupling, self.weights, self.h, 1.0, b, cond)
-        self.last_autocorr = lag_autocorrelation(a[:, :n], b[:, :n], self, a, b)
+        self.last_autocorr = lag_autocorrelation(J, self.h, a, b, n)
         if cfg.acp:  # adaptive correlation penalty: more L2 on the couplings while the chains do not mix
             self.acp_weight *= (1 + cfg.acp_rate) if self.last_autocorr > cfg.acp_target else (1 - cfg.acp_rate)
             self.acp_weight = float(np.clip(self.acp_weight, 1e-6, 1.0))
@@ -194,26 +195,21 @@ class DTMStep:
             init[:, cond] = x_noisy
         elif start is not None:
             init[:, :n] = start
-        k = self._chains(init, cond, x_noisy if cond is not None else None, seed)
+        k = self._chains(self.J(), init, cond, x_noisy if cond is not None else None, seed)
         k.run(np.ones(sweeps))
         return k.get_states()[:, :n], k.updates_per_sweep * sweeps
 
 
-def lag_autocorrelation(pa: np.ndarray, pb: np.ndarray, step: DTMStep, a: np.ndarray, b: np.ndarray) -> float:
-    """How much the negative chains remember between two reads ``neg_sweeps / 2`` apart: the excess of
-    ``<s(t) s(t + lag)>`` over the product of the two reads' conditional means, over its largest possible value
-    (0: the second read is independent of the first given the model; 1: frozen chains)."""
-    n = pa.shape[1]
-    ta = _conditional_pixel_means(step, a)[:, :n]
-    tb = _conditional_pixel_means(step, b)[:, :n]
-    num = np.mean(pa * pb) - np.mean(ta * tb)
+def lag_autocorrelation(J, h: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> float:
+    """How much the negative chains remember between two reads ``a``, ``b`` (chains x p-bits) ``neg_sweeps / 2``
+    apart, over their first ``n`` p-bits (the pixels): the excess of ``<s(t) s(t + lag)>`` over the product of the
+    two reads' conditional means ``tanh(J s + h)``, over its largest possible value (0: the second read is
+    independent of the first given the model; 1: frozen chains)."""
+    ta = np.tanh(np.asarray(J @ a.T.astype(np.float64)).T + h)[:, :n]
+    tb = np.tanh(np.asarray(J @ b.T.astype(np.float64)).T + h)[:, :n]
+    num = np.mean(a[:, :n] * b[:, :n]) - np.mean(ta * tb)
     den = 1.0 - np.mean(ta * tb)
     return float(num / den) if den > 1e-9 else 1.0
-
-
-def _conditional_pixel_means(step: DTMStep, states: np.ndarray) -> np.ndarray:
-    """``tanh(I_i)`` of every p-bit given the rest of each chain's state."""
-    return np.tanh(np.asarray(step.J() @ states.T.astype(np.float64)).T + step.h)
 
 
 class DTM:

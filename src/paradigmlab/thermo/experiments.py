@@ -108,7 +108,7 @@ def scaling(durations=(1e2, 1e3, 1e4, 1e5), sizes=(4, 8, 16, 32, 64), kappas=(1.
     return out
 
 
-def cost(sizes=(8, 64, 512), duration_for=None, repeats: int = 5, gpu: str = "h100-sxm") -> dict:
+def cost(sizes=(8, 64, 512), repeats: int = 5, gpu: str = "h100-sxm") -> dict:
     """Time and energy per linear solve: the device for the duration that reaches 1 % relative error (measured
     here: the duration scaling of :func:`scaling` gives error ~ c / sqrt(duration)), in seconds of its time
     constant and joules at its power (every SPU preset), against ``numpy.linalg.solve`` timed on this CPU and a
@@ -124,8 +124,8 @@ def cost(sizes=(8, 64, 512), duration_for=None, repeats: int = 5, gpu: str = "h1
         A = random_spd(n, 10.0, rng)
         b = rng.standard_normal(n)
         # device time for 1 % error: error ~ c / sqrt(duration) -> duration = (c / 0.01)^2, c measured at duration 1e3
-        c = run_algorithm("solve", A, b, 1e3, 0) * np.sqrt(1e3) if duration_for is None else None
-        dur = (c / 0.01) ** 2 if duration_for is None else float(duration_for(n))
+        c = run_algorithm("solve", A, b, 1e3, 0) * np.sqrt(1e3)
+        dur = (c / 0.01) ** 2
         t_cpu = time_repeats(lambda: np.linalg.solve(A, b), repeats=repeats, warmup=1)["median_s"]
         flops = 2.0 / 3.0 * n ** 3
         fp64 = hw.peak_tflops.get("fp64") or hw.peak_tflops.get("fp32")
@@ -177,7 +177,7 @@ def cli_run(name: str, matrix_path, duration: float | None, seed: int, b=None, o
     t0 = time.perf_counter()
     device_opts = {k: options[k] for k in ("device", "coupling_bits", "measurement_noise") if k in options}
     if name == "solve":
-        result, ref = tl.solve(A, b, duration, seed, interval=options.get("interval", 1.0), **device_opts), None
+        result = tl.solve(A, b, duration, seed, interval=options.get("interval", 1.0), **device_opts)
         ref = np.linalg.solve(A, b)
     elif name == "inv":
         result = tl.inv(A, duration, seed, interval=options.get("interval", 1.0), **device_opts)
