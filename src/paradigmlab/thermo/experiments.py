@@ -146,7 +146,11 @@ def report_run(quick: bool = True, parts=("linalg", "dtm")) -> dict:
     t0 = time.perf_counter()
     out: dict = {"quick": quick}
     if "dtm" in parts:
-        out["dtm"] = dtm_compare(dtm_updates=60 if quick else 400, num_samples=500 if quick else 2000)
+        data = dtm_data()
+        out["dtm"] = dtm_compare(dtm_updates=60 if quick else 400, num_samples=500 if quick else 2000, data=data)
+        out["dtm"]["ddpm"] = ddpm_baseline(data["x"], data["y"], data["clf"], data["ft"],
+                                           updates=1000 if quick else 3000, num_samples=500 if quick else 2000)
+        out["dtm"]["energy"] = energy_verdict(out["dtm"], out["dtm"]["ddpm"])
     if "linalg" not in parts:
         out["seconds"] = time.perf_counter() - t0
         return out
@@ -270,70 +274,101 @@ def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
 
 #: The three runs the issue compares, at equal p-bit update budget: a DTM with the adaptive correlation penalty,
 #: the same without it, and one unconditional EBM over the image (the paper's single-step baseline).
-DTM_VARIANTS = {"dtm-acp": {}, "dtm": {"acp": False}, "ebm": {"steps": 1, "conditional": False}}
+DTM_VARIANTS = {"dtm-acp": {}, "dtm": {"acp": False}, "ebm": {"steps": 1, "conditional": False, "acp": False}}
 
 
 def dtm_config(variant: str, **overrides):
-    """The :class:`~paradigmlab.thermo.dtm.DTMConfig` of a variant (``dtm-acp``, ``dtm``, ``ebm``)."""
+    """The :class:`~paradigmlab.thermo.dtm.DTMConfig` of a variant (``dtm-acp``, ``dtm``, ``ebm``); the EBM gets
+    the DTM's total generation sweeps (T x ``gen_sweeps``) for its one step, so that samples cost the same."""
     from paradigmlab.thermo.dtm import DTMConfig
 
     if variant not in DTM_VARIANTS:
         raise ValueError(f"variant must be one of {', '.join(DTM_VARIANTS)}, got {variant!r}")
+    if variant == "ebm":
+        base = DTMConfig(**overrides)
+        overrides = {**overrides, **DTM_VARIANTS["ebm"], "gen_sweeps": base.gen_sweeps * base.steps}
+        return DTMConfig(**overrides)
     return DTMConfig(**{**DTM_VARIANTS[variant], **overrides})
 
 
-def dtm_compare(dtm_updates: int = 100, batch_size: int = 64, num_samples: int = 1000, seed: int = 0,
-                train_limit: int | None = 20000, progress: bool = False) -> dict:
-    """Train the three variants at equal p-bit update budget (the EBM gets T times the updates of a T-step DTM,
-    whose every update trains all T steps), generate ``num_samples`` images each from noise with equal sweeps,
-    and score them by the Frechet distance in the features of a classifier trained here (against held-out test
-    images), next to the distances of real training images and of uniform noise."""
-    import time
-
-    from paradigmlab.measure import machine_info
-    from paradigmlab.thermo.dtm import DTM, train
-
+def dtm_data(train_limit: int | None = 20000, seed: int = 0) -> dict:
+    """The images (train, and 2,000 test), the classifier whose features score samples, and the reference
+    distances of real training images and of uniform noise to the test images."""
     x, y, source = load_binary_images("train", limit=train_limit)
     xt, yt, _ = load_binary_images("test", limit=2000)
-    t0 = time.perf_counter()
     clf = feature_classifier(x, y, seed)
-    clf_acc = float(clf.score(xt.astype(np.float32), yt))
     ft = classifier_features(clf, xt)
     rng = np.random.default_rng(seed)
     ref = {"train_images": frechet_distance(ft, classifier_features(clf, x[rng.permutation(len(x))[:len(xt)]])),
            "uniform_noise": frechet_distance(ft, classifier_features(clf, rng.choice(np.array([-1, 1], np.int8),
                                                                                      xt.shape)))}
+    return {"x": x, "y": y, "clf": clf, "ft": ft, "source": source, "reference_frechet": ref,
+            "classifier_test_accuracy": float(clf.score(xt.astype(np.float32), yt))}
+
+
+def dtm_compare(dtm_updates: int = 100, batch_size: int = 64, num_samples: int = 1000, seed: int = 0,
+                train_limit: int | None = 20000, evals: int = 1, progress: bool = False, data: dict | None = None,
+                **overrides) -> dict:
+    """Train the three variants at equal p-bit update budget (the EBM gets T times the updates of a T-step DTM,
+    whose every update trains all T steps) and, at ``evals`` evenly spaced points of the training, generate
+    ``num_samples`` images each from noise with equal sweeps, free and class-conditional (classes 0..9 in turn),
+    scored by the Frechet distance in the features of a classifier trained here (against held-out test images,
+    next to the distances of real training images and of uniform noise) and by that classifier's accuracy on the
+    conditional samples. Every variant's mixing (tail autocorrelation per step) and ACP weight are logged every
+    ``mix_every`` updates. ``overrides`` go into every variant's config; ``data`` is :func:`dtm_data`'s result
+    (made here when not given)."""
+    from paradigmlab.measure import machine_info
+    from paradigmlab.thermo.dtm import DTM, train
+
+    t0 = time.perf_counter()
+    data = data or dtm_data(train_limit, seed)
+    x, y, clf, ft = data["x"], data["y"], data["clf"], data["ft"]
+    classes = np.arange(num_samples) % 10
     runs, samples = {}, {}
     for variant in DTM_VARIANTS:
-        cfg = dtm_config(variant)
-        updates = dtm_updates * dtm_config("dtm-acp").steps // cfg.steps  # equal p-bit updates per run
-        t1 = time.perf_counter()
-        model = train(DTM(cfg, seed), x, updates, batch_size=batch_size, progress=progress)
-        train_s = time.perf_counter() - t1
-        t2 = time.perf_counter()
-        g, spent = model.generate(num_samples, seed=seed + 1)
-        gen_s = time.perf_counter() - t2
+        cfg = dtm_config(variant, **overrides)
+        total = dtm_updates * dtm_config("dtm-acp", **overrides).steps // cfg.steps  # equal p-bit updates per run
+        model, curve, train_s, gen = DTM(cfg, seed), [], 0.0, None
+        for k in range(1, evals + 1):
+            t1 = time.perf_counter()
+            train(model, x, total * k // evals, batch_size=batch_size, progress=progress, labels=y)
+            train_s += time.perf_counter() - t1
+            t2 = time.perf_counter()
+            g, spent = model.generate(num_samples, seed=seed + 1)
+            gen_s = time.perf_counter() - t2
+            gc, _ = model.generate(num_samples, seed=seed + 2, classes=classes)
+            curve.append({"updates": model.updates_done, "pbit_updates": model.pbit_updates,
+                          "frechet": frechet_distance(ft, classifier_features(clf, g)),
+                          "frechet_conditional": frechet_distance(ft, classifier_features(clf, gc)),
+                          "conditional_accuracy": float(np.mean(clf.predict(gc.astype(np.float32)) == classes))})
+            gen = (g, gc, spent, gen_s)
+        g, gc, spent, gen_s = gen
+        last = curve[-1]
         runs[variant] = {"config": cfg.to_dict(), "updates": model.updates_done, "pbit_updates": model.pbit_updates,
-                         "train_s": train_s, "frechet": frechet_distance(ft, classifier_features(clf, g)),
+                         "mix_pbit_updates": model.mix_pbit_updates, "train_s": train_s, **last, "curve": curve,
                          "sample_pbit_updates": spent / num_samples, "generation_flips_per_ns": spent / (gen_s * 1e9),
                          "training_flips_per_ns": model.pbit_updates / (train_s * 1e9),
                          "acp_weight": [m.acp_weight for m in model.models],
-                         "autocorrelation": [m.last_autocorr for m in model.models]}
-        samples[variant] = g[:10]  # the report's grid; the rest are summarised by the Frechet distance
+                         "autocorrelation": [m.last_autocorr for m in model.models], "mixing": model.history}
+        # the report's grid: 10 free samples, and one conditional sample of each class
+        samples[f"{variant}\nfree"], samples[f"{variant}\nclass 0-9"] = g[:10], gc[:10]
     from paradigmlab.costmodel.hardware import load_hardware
 
     fpga = load_hardware("pbit-fpga")
-    for run in runs.values():  # time per sample on Niazi et al.'s FPGA rate (no power figure in that preset)
+    for run in runs.values():  # time per sample on Niazi et al.'s FPGA rate
         run["fpga_us_per_sample"] = [run["sample_pbit_updates"] / fpga.flips_per_ns / 1e3,
                                      run["sample_pbit_updates"] / fpga.flips_per_ns_low / 1e3]
-    return {"source": source, "classifier_test_accuracy": clf_acc, "reference_frechet": ref, "runs": runs,
+    return {"source": data["source"], "classifier_test_accuracy": data["classifier_test_accuracy"],
+            "reference_frechet": data["reference_frechet"], "runs": runs,
             "samples": {k: v.tolist() for k, v in samples.items()}, "side": 14, "num_samples": num_samples,
+            "batch_size": batch_size, "train_images": len(x),
             "metric": "Frechet distance in the 128 hidden features of an MLP trained here on the binarised images "
                       "(not Inception FID)", "seconds": time.perf_counter() - t0, "machine": machine_info()}
 
 
 def dtm_train_run(variant: str, checkpoint, updates: int, minutes: float | None = None, steps: int | None = None,
-                  batch_size: int = 64, train_limit: int | None = None, seed: int = 0, progress: bool = True) -> dict:
+                  batch_size: int = 64, train_limit: int | None = None, seed: int = 0, progress: bool = True,
+                  chain_init: str | None = None) -> dict:
     """``thermo dtm-train``: train (or resume, when ``checkpoint`` exists) one variant on the binarised images."""
     from pathlib import Path
 
@@ -341,7 +376,8 @@ def dtm_train_run(variant: str, checkpoint, updates: int, minutes: float | None 
     from paradigmlab.validate import InputError, writable_file
 
     path = writable_file(checkpoint, "checkpoint")
-    cfg = dtm_config(variant, **({} if steps is None else {"steps": steps}))
+    cfg = dtm_config(variant, **({} if steps is None else {"steps": steps}),
+                     **({} if chain_init is None else {"chain_init": chain_init}))
     if Path(path).exists():
         model = load(path)
         if model.cfg != cfg or model.seed != seed:
@@ -349,28 +385,110 @@ def dtm_train_run(variant: str, checkpoint, updates: int, minutes: float | None 
                              f"use a new --checkpoint")
     else:
         model = DTM(cfg, seed)
-    x, _, source = load_binary_images("train", side=cfg.side, limit=train_limit)
+    x, y, source = load_binary_images("train", side=cfg.side, limit=train_limit)
     t0 = time.perf_counter()
-    train(model, x, updates, batch_size=batch_size, checkpoint=path, minutes=minutes, progress=progress)
+    train(model, x, updates, batch_size=batch_size, checkpoint=path, minutes=minutes, progress=progress, labels=y)
     return {"variant": variant, "updates": model.updates_done, "pbit_updates": model.pbit_updates,
             "seconds": time.perf_counter() - t0, "checkpoint": str(path), "source": source, "config": cfg.to_dict()}
 
 
-def dtm_generate_run(model_path, num: int, out, seed: int = 0) -> tuple[np.ndarray, dict]:
-    """``thermo dtm-generate``: images from a saved DTM; a ``.npy`` ``out`` gets the +-1 array (atomically), any
-    other path is left to the caller (a PNG grid). Returns the images and what to report."""
+def dtm_generate_run(model_path, num: int, out, seed: int = 0, label: str | None = None) -> tuple[np.ndarray, dict]:
+    """``thermo dtm-generate``: images from a saved DTM, free or class-conditional (``label``: a class index, or
+    ``"all"`` for classes 0, 1, ... in turn); a ``.npy`` ``out`` gets the +-1 array (atomically), any other path is
+    left to the caller (a PNG grid). Returns the images and what to report."""
     from pathlib import Path
 
     from paradigmlab.measure import atomic_path
     from paradigmlab.thermo.dtm import load
-    from paradigmlab.validate import writable_file
+    from paradigmlab.validate import InputError, writable_file
 
     model = load(model_path)
     target = writable_file(out, "output file")
-    g, spent = model.generate(num, seed=seed)
+    classes = None
+    if label is not None:
+        if label == "all":
+            classes = np.arange(num) % max(1, model.cfg.labels)
+        else:
+            try:
+                classes = np.full(num, int(label))
+            except ValueError:
+                raise InputError(f"--label must be a class index or 'all', got {label!r}") from None
+    g, spent = model.generate(num, seed=seed, classes=classes)
     if Path(target).suffix == ".npy":
         with atomic_path(target) as tmp:
             with open(tmp, "wb") as f:
                 np.save(f, g)
-    return g, {"num": num, "pbit_updates_per_sample": spent / num, "out": str(target),
+    return g, {"num": num, "label": label, "pbit_updates_per_sample": spent / num, "out": str(target),
                "updates_trained": model.updates_done, "side": model.cfg.side}
+
+
+# ---------------------------------------------------------------------- energy per sample: DTM on p-bits vs a DDPM on a GPU
+#: Energy of one p-bit (sampling-cell) update. The all-transistor chip is the paper's projection (Jelinčič et al.,
+#: ~2 fJ per cell update: a measured ~350 aJ random bit plus modelled bias, clock and neighbour communication; read
+#: second-hand from the paper's appendix, not measured here). The FPGA's board power is not given by Niazi et al.'s
+#: preset: 20 W is ASSUMED (a mid-size FPGA board), stated next to every figure that uses it.
+PBIT_ENERGY_J = {"dtca-chip (paper's projection, 2 fJ/update)": 2e-15,
+                 "pbit-fpga (64 flips/ns, ASSUMED 20 W)": 20.0 / 64e9}
+
+
+def ddpm_baseline(x: np.ndarray, y: np.ndarray, clf, ft: np.ndarray, updates: int = 3000, steps=(5, 10, 20, 50),
+                  num_samples: int = 1000, seed: int = 0, gpu: str = "h100-sxm", batches=(1, 65536),
+                  progress: bool = False) -> dict:
+    """Train the small DDPM of :mod:`paradigmlab.thermo.ddpm` on the same images (``updates`` Adam steps here, on
+    the CPU), then for each DDIM step count: free and class-conditional samples scored like the DTM's, and the
+    time and energy of a sample on ``gpu`` by the cost model (ideal roofline, and with the preset's fitted
+    compute efficiency and per-kernel overhead), at each batch size, energy = time x the preset's power (TDP: an
+    upper bound for the busy GPU)."""
+    import torch
+
+    from paradigmlab.costmodel.hardware import load_hardware
+    from paradigmlab.costmodel.roofline import predict
+    from paradigmlab.costmodel.validation import prefill_calibration
+    from paradigmlab.thermo.ddpm import DDPMConfig, ddpm_costs, sample_ddpm, train_ddpm
+
+    cfg = DDPMConfig()
+    model, info = train_ddpm(x, y, cfg, updates=updates, seed=seed, progress=progress)
+    hw = load_hardware(gpu)
+    cal = prefill_calibration(hw)
+    classes = np.arange(num_samples) % 10
+    rows = []
+    for s in steps:
+        t0 = time.perf_counter()
+        g = sample_ddpm(model, num_samples, s, seed=seed + 1)
+        cpu_s = (time.perf_counter() - t0) / num_samples
+        gc = sample_ddpm(model, num_samples, s, seed=seed + 2, classes=classes)
+        row = {"steps": s, "frechet": frechet_distance(ft, classifier_features(clf, g)),
+               "frechet_conditional": frechet_distance(ft, classifier_features(clf, gc)),
+               "conditional_accuracy": float(np.mean(clf.predict(gc.astype(np.float32)) == classes)),
+               "flops_per_sample": ddpm_costs(cfg, s, batch=1).flops, "cpu_s_per_sample_here": cpu_s, "gpu": {}}
+        for b in batches:
+            c = ddpm_costs(cfg, s, batch=b)
+            ideal, fitted = predict(c, hw), predict(c, hw, cal)
+            row["gpu"][str(b)] = {"ideal_s_per_sample": ideal.seconds / b, "fitted_s_per_sample": fitted.seconds / b,
+                                  "ideal_j_per_sample": ideal.seconds / b * hw.power_w,
+                                  "fitted_j_per_sample": fitted.seconds / b * hw.power_w, "bound": fitted.bound}
+        rows.append(row)
+    return {"config": cfg.to_dict(), "training": info, "rows": rows, "gpu": hw.name, "gpu_power_w": hw.power_w,
+            "calibration": str(cal), "batches": list(batches), "torch_threads": torch.get_num_threads(),
+            "samples": sample_ddpm(model, 10, steps[-1], seed=seed + 3, classes=np.arange(10)).tolist()}
+
+
+def energy_verdict(dtm: dict, ddpm: dict) -> dict:
+    """Energy per sample of each DTM variant on the p-bit presets (its measured p-bit updates per sample x
+    :data:`PBIT_ENERGY_J`) against the DDPM at the fewest DDIM steps whose free samples are at least as good (the
+    same Frechet distance or lower; the DDPM's best if none is), on the GPU from its best case (ideal roofline at
+    the largest batch) to batch 1 with the fitted cost model."""
+    out = {}
+    for name, run in dtm["runs"].items():
+        ok = [r for r in ddpm["rows"] if r["frechet"] <= run["frechet"]]
+        match = min(ok, key=lambda r: r["steps"]) if ok else min(ddpm["rows"], key=lambda r: r["frechet"])
+        pbit = {k: run["sample_pbit_updates"] * e for k, e in PBIT_ENERGY_J.items()}
+        # the GPU's range: ideal roofline at the largest batch (its best case) .. fitted cost model at batch 1
+        big, one = max(match["gpu"], key=int), min(match["gpu"], key=int)
+        gpu = {"best": match["gpu"][big]["ideal_j_per_sample"], "batch1_fitted": match["gpu"][one]["fitted_j_per_sample"],
+               "best_batch": int(big)}
+        out[name] = {"frechet": run["frechet"], "ddpm_steps": match["steps"], "ddpm_frechet": match["frechet"],
+                     "ddpm_at_least_as_good": bool(ok), "pbit_j_per_sample": pbit, "gpu_j_per_sample": gpu,
+                     "ratio_gpu_over_pbit": {k: {"best": gpu["best"] / p, "batch1_fitted": gpu["batch1_fitted"] / p}
+                                             for k, p in pbit.items()}}
+    return out
