@@ -124,6 +124,10 @@ def _liquid_ok(res):
     assert all(bool(torch.isfinite(p).all()) for p in model.parameters()) and isinstance(run, dict)
 
 
+def _partition_ok(part) -> None:
+    assert part.parts.shape == (12,) and set(part.parts.tolist()) == {0, 1}, "not a 2-part partition of 12 p-bits"
+
+
 def _tokens_ok(a) -> None:
     assert a.ndim == 1 and a.dtype == np.int64 and a.size and a.min() >= 0
 
@@ -171,6 +175,11 @@ def loaders() -> dict:
     from paradigmlab.thermo.dtm import load as load_dtm
 
     table["dtm-model"] = (load_dtm, _dtm_model_ok)
+    from paradigmlab.pbit.distributed import partition
+    from paradigmlab.pbit.model import IsingModel
+
+    ring12 = IsingModel(np.eye(12, k=1) + np.eye(12, k=-1))  # the 12-p-bit chain the seed partition splits
+    table["partition-file"] = (lambda path: partition(ring12, 2, str(path)), _partition_ok)
     return table
 
 

@@ -190,10 +190,14 @@ def binary_seeds(tmp: Path) -> dict[str, list[Path]]:
     from paradigmlab.thermo.dtm import DTM, DTMConfig, save as save_dtm, train as train_dtm
 
     x = rng.choice(np.array([-1, 1], np.int8), (20, 16))
-    save_dtm(train_dtm(DTM(DTMConfig(side=4, steps=2), 0), x, 2, batch_size=4, progress=False), tmp / "dtm.npz")
-    save_dtm(train_dtm(DTM(DTMConfig(side=4, steps=1, conditional=False), 0), x, 2, batch_size=4, progress=False),
-             tmp / "ebm_dtm.npz")
+    y = rng.integers(0, 10, len(x))
+    save_dtm(train_dtm(DTM(DTMConfig(side=4, steps=2, mix_every=1), 0), x, 2, batch_size=4, labels=y, progress=False),
+             tmp / "dtm.npz")
+    save_dtm(train_dtm(DTM(DTMConfig(side=4, steps=1, conditional=False, acp=False), 0), x, 2, batch_size=4, labels=y,
+                       progress=False), tmp / "ebm_dtm.npz")
     out["dtm-model"] = [tmp / "dtm.npz", tmp / "ebm_dtm.npz"]
+    np.save(tmp / "partition.npy", np.arange(12) % 2)
+    out["partition-file"] = [tmp / "partition.npy"]
     return out
 
 
@@ -219,6 +223,15 @@ def structured_mutations(path: Path) -> list[tuple[str, bytes]]:
         a = np.load(path)
         for kind, bad in (("zeros", np.zeros_like(a)), ("float", a + 0.5), ("shape", a.reshape(1, 1, -1)),
                           ("empty", a[:0]), ("nan-array", np.where(a > 0, np.nan, -1.0)),
+                          ("complex", a.astype(np.complex64)), ("object", np.array([1, "x"], dtype=object))):
+            buf = io.BytesIO()
+            np.save(buf, bad, allow_pickle=True)
+            out.append((kind, buf.getvalue()))
+        return out
+    if path.name == "partition.npy":  # well-formed .npy files that are not a partition of 12 p-bits into 2 parts
+        a = np.load(path)
+        for kind, bad in (("float", a + 0.5), ("shape", a.reshape(2, -1)), ("empty", a[:0]),
+                          ("negative", a - 5), ("uncovered", np.zeros_like(a)), ("nan-array", np.where(a > 0, np.nan, 0.0)),
                           ("complex", a.astype(np.complex64)), ("object", np.array([1, "x"], dtype=object))):
             buf = io.BytesIO()
             np.save(buf, bad, allow_pickle=True)
@@ -308,6 +321,7 @@ STRUCTURED_MUST_REFUSE = {
     "hopfield-model": ("scalar-to-vector", "huge", "extra-key", "drop-key"),
     "thermo-matrix": ("nan-array", "asymmetric", "indefinite", "shape", "empty", "complex", "object", "vector"),
     "dtm-model": ("nan-array", "drop-key", "shape", "complex"),
+    "partition-file": ("float", "shape", "empty", "negative", "uncovered", "nan-array", "complex", "object"),
 }
 
 
@@ -358,7 +372,8 @@ def summarise(outcomes: list[dict]) -> Counter:
 #: Loaders of text formats: their value mutations (NaN, huge sizes, non-UTF-8) must be refused.
 TEXT_LOADERS = ("gset", "cnf", "qubo")
 BINARY_LOADERS = ("pbit-model", "dbm", "dbm-checkpoint", "looped-checkpoint", "tensors", "trainer-checkpoint",
-                  "liquid-model", "token-file", "hopfield-model", "hopfield-patterns", "thermo-matrix", "dtm-model")
+                  "liquid-model", "token-file", "hopfield-model", "hopfield-patterns", "thermo-matrix", "dtm-model",
+                  "partition-file")
 
 
 @pytest.fixture(scope="module")

@@ -81,8 +81,9 @@ def test_cli_help_examples_run_and_json_dash_prints(tmp_path, capsys, monkeypatc
     from paradigmlab.pbit.cli import BENCH_EXAMPLES, SAMPLE_EXAMPLES
     from test_optimize_cli import run_help_examples
 
-    assert run_help_examples(SAMPLE_EXAMPLES, tmp_path, monkeypatch) == 2
+    assert run_help_examples(SAMPLE_EXAMPLES, tmp_path, monkeypatch) == 3
     assert np.load(tmp_path / "ring.npz")["states"].shape == (8, 3)
+    assert np.load(tmp_path / "split.npz")["states"].shape == (8 * 100, 3)  # split over 2 processes, every sweep read
     out = capsys.readouterr().out
     summary = json.loads(out[out.index("{"):])  # the second example prints its JSON last
     assert summary["lowest_energy"] == pytest.approx(-3) and summary["info"]["reads"]["num_samples"] == 10

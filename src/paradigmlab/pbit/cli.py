@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,9 @@ SAMPLE_EXAMPLES = f"""\
 example (a 3-spin ferromagnetic ring as a text edge list "i j J_ij"):
   printf '0 1 1\\n1 2 1\\n2 0 1\\n' > ring.txt
   paradigmlab pbit sample ring.txt --chains 8 --sweeps 200 --schedule geometric:0.1:4 --seed 0 --out ring.npz
+  paradigmlab pbit sample ring.txt --chains 8 --sweeps 200 --processes 2 --burn-in 100 --thin 1 --out split.npz
   paradigmlab pbit sample ring.txt --chains 8 --sweeps 200 --burn-in 100 --thin 10 --json -
+  torchrun --nnodes 2 --nproc-per-node 8 ... -m paradigmlab.cli pbit sample model.npz --processes 16 --exchange-every 4
 
 By default each chain gives one sample, its final state; --burn-in/--thin/--num-samples read more.
 {JSON_HELP}
@@ -50,6 +53,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--num-samples", type=positive_int, default=None, help="reads per chain (the last one after the final sweep)")
     s.add_argument("--seed", type=nonnegative_int, default=None)
     s.add_argument("--coloring", default="auto", choices=["auto", "dsatur", "greedy", "sequential"])
+    s.add_argument("--processes", type=positive_int, default=1,
+                   help="split the p-bits over this many processes (torch.distributed, gloo); under torchrun: its "
+                        "world size")
+    s.add_argument("--exchange-every", type=positive_int, default=None,
+                   help="K: exchange the boundary every K sweeps (inexact, eta = 1/K; default: after every colour, "
+                        "exact)")
+    s.add_argument("--partition", default="metis",
+                   help="metis (default), contiguous, or a .npy / text file of one part index per p-bit")
     add_out_option(s, "file", "the samples (one .npz: states, energies, chain, sweep, beta)")
     add_json_option(s, "a summary (energies, timing)")
     s.set_defaults(func=_sample)
@@ -95,15 +106,29 @@ def _sample(args: argparse.Namespace) -> int:
     if args.schedule and args.beta is not None:
         raise ValueError("give either --beta or --schedule, not both")
     beta = parse_schedule(args.schedule, args.sweeps) if args.schedule else args.beta
-    sampler = PBitSampler(args.backend, device=args.device, coloring=args.coloring)
-    res = sampler.sample(model, num_chains=args.chains, num_sweeps=args.sweeps, beta=beta, burn_in=args.burn_in,
-                         thin=args.thin, num_samples=args.num_samples, seed=args.seed, progress=True)
+    split = args.processes > 1 or args.exchange_every is not None or "WORLD_SIZE" in os.environ
+    if split:
+        from paradigmlab.pbit.distributed import sample_distributed
+
+        res = sample_distributed(model, args.processes, num_chains=args.chains, num_sweeps=args.sweeps, beta=beta,
+                                 burn_in=args.burn_in, thin=args.thin, num_samples=args.num_samples, seed=args.seed,
+                                 exchange_every=args.exchange_every, partition_method=args.partition,
+                                 backend=args.backend, device=args.device, coloring=args.coloring, progress=True)
+        if res is None:  # a torchrun rank other than 0: rank 0 reports and writes
+            return 0
+    else:
+        sampler = PBitSampler(args.backend, device=args.device, coloring=args.coloring)
+        res = sampler.sample(model, num_chains=args.chains, num_sweeps=args.sweeps, beta=beta, burn_in=args.burn_in,
+                             thin=args.thin, num_samples=args.num_samples, seed=args.seed, progress=True)
     state, e = res.lowest()
     info = res.info
     quiet = json_to_stdout(args)  # stdout carries the JSON only
     if not quiet:
-        print(f"{model}: {len(res)} samples from {args.chains} chains x {args.sweeps} sweeps, "
-              f"{info['num_colors']} colours, backend {args.backend}")
+        how = (f"{info['processes']} processes ({info['partition']['cut_edges']} cut couplings, exchange "
+               f"{'after every colour' if info['exchange_every'] is None else 'every %d sweeps' % info['exchange_every']})"
+               if split else f"{info['num_colors']} colours")
+        print(f"{model}: {len(res)} samples from {args.chains} chains x {args.sweeps} sweeps, {how}, "
+              f"backend {args.backend}")
         print(f"lowest energy {e + offset:.6g}   mean energy {res.energies.mean() + offset:.6g}   "
               f"{info['wall_s']:.3f} s   {info['flips_per_ns']:.3f} flips/ns")
     if args.out:

@@ -11,6 +11,7 @@ Results are plain dicts (JSON-ready; arrays only where a figure needs them).
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Sequence
 
 import numpy as np
@@ -89,3 +90,86 @@ def sample_overhead(graph_names: Sequence[str] = OVERHEAD_GRAPHS, chains: int = 
     return {"what": "PBitSampler.sample(model, chains, sweeps) with default reads (final states) against "
                     "kernel.run(sweeps) alone; median wall seconds of repeats after a warm-up call",
             "goal_ratio": 1.25, "machine": machine_info(), "results": rows}
+
+
+# ---------------------------------------------------------------------- emulated hardware substrates (issue 20)
+#: The knob settings of the substrate study: (label, Substrate fields).
+SUBSTRATE_KNOBS = [
+    ("ideal", {}),
+    *[(f"weights {b} bits", {"weight_bits": b}) for b in (2, 3, 4, 6, 8)],
+    *[(f"comparator {b} bits", {"rng_bits": b}) for b in (2, 4, 8)],
+    *[(f"LFSR {L}-bit", {"rng": "lfsr", "lfsr_bits": L, "rng_bits": 8}) for L in (8, 16, 32)],
+    ("LFSR 32-bit shared by 4", {"rng": "lfsr", "lfsr_bits": 32, "rng_bits": 8, "lfsr_share": 4}),
+    *[(f"tanh LUT {b} bits", {"lut_bits": b}) for b in (2, 3, 4, 6)],
+    ("simultaneous updates", {"update": "simultaneous"}),
+    *[(f"sMTJ dt={dt:g} tau0", {"smtj": True, "dt": dt}) for dt in (0.3, 1.0, 3.0)],
+    ("sMTJ dt=0.3, tau spread 0.5, bias spread 0.1", {"smtj": True, "dt": 0.3, "tau_spread": 0.5, "bias_spread": 0.1}),
+    ("FPGA-like: 8-bit weights, LFSR 32, LUT 6, comparator 8", {"weight_bits": 8, "rng": "lfsr", "lfsr_bits": 32,
+                                                             "rng_bits": 8, "lut_bits": 6}),
+]
+
+
+def substrate_study(quick: bool = True, seed: int = 0) -> dict:
+    """Total-variation distance to the exact law (N = 12 random sparse model) per substrate knob, with the
+    i.i.d. floor of the same sample size, and the best Max-Cut found by annealing under each knob (a 3-regular
+    +-1-weighted 800-vertex graph, equal sweeps)."""
+    from paradigmlab.pbit.substrate import EmulatedSampler, Substrate, exact_law, tv_to_exact
+
+    rng = np.random.default_rng(seed)
+    n = 12
+    J = np.triu(rng.normal(0, 0.7, (n, n)) * (rng.random((n, n)) < 0.35), 1)
+    model = IsingModel(J + J.T, rng.normal(0, 0.4, n))
+    chains, sweeps = (128, 600) if quick else (256, 2000)
+    p = exact_law(model)
+    m = chains * (sweeps - 100)
+    floor = float(0.5 * np.abs(rng.multinomial(m, p) / m - p).sum())
+    rows = []
+    for label, knobs in SUBSTRATE_KNOBS:
+        t0 = time.perf_counter()
+        tv = tv_to_exact(model, Substrate(**knobs), chains=chains, sweeps=sweeps, burn_in=100, seed=1)
+        rows.append({"knob": label, "substrate": knobs, "tv": tv, "seconds": time.perf_counter() - t0})
+    # Max-Cut under the knobs: anneal geometric beta 0.1 -> 3 (the last sweeps cold), best cut over chains
+    import networkx as nx
+
+    nv = 800
+    g = nx.random_regular_graph(3, nv, seed=seed)
+    W = np.zeros((nv, nv))
+    for a, b in g.edges:
+        W[a, b] = W[b, a] = rng.choice([-1.0, 1.0])
+    mc = IsingModel(-W)
+    total = W[np.triu_indices(nv, 1)].sum()
+    anneal = 300 if quick else 1000
+    betas = np.geomspace(0.1, 3.0, anneal)
+    cuts = []
+    for label, knobs in SUBSTRATE_KNOBS:
+        res = EmulatedSampler(Substrate(**knobs)).sample(mc, 16, anneal, beta=betas, seed=2)
+        cuts.append({"knob": label, "best_cut": float((total - res.energies.min()) / 2.0)})
+    return {"N": n, "edges": model.num_edges, "chains": chains, "sweeps": sweeps, "iid_floor_tv": floor, "rows": rows,
+            "maxcut": {"graph": "random 3-regular, 800 vertices, +-1 weights", "anneal_sweeps": anneal, "chains": 16,
+                       "rows": cuts}}
+
+
+def distributed_exactness(processes=(2, 4), num_nodes: int = 10, chains: int = 128, sweeps: int = 1100,
+                          seed: int = 0) -> dict:
+    """TV distance to exact enumeration of the sampler split over processes (exact exchange, and every 4 sweeps),
+    with the i.i.d. floor of the same sample size, on a random sparse model."""
+    from paradigmlab.pbit.distributed import sample_distributed
+    from paradigmlab.pbit.substrate import exact_law
+
+    rng = np.random.default_rng(seed)
+    n = num_nodes
+    J = np.triu(rng.normal(0, 0.7, (n, n)) * (rng.random((n, n)) < 0.35), 1)
+    model = IsingModel(J + J.T, rng.normal(0, 0.4, n))
+    p = exact_law(model)
+    weights = 1 << np.arange(n)[::-1]
+    m = chains * (sweeps - 100)
+    rows = []
+    for P in processes:
+        for K in (None, 4):
+            res = sample_distributed(model, P, chains, sweeps, burn_in=100, thin=1, seed=1, exchange_every=K)
+            q = np.bincount(((res.states > 0) * weights).sum(1), minlength=2 ** n) / len(res.states)
+            rows.append({"processes": P, "exchange_every": K, "tv": float(0.5 * np.abs(q - p).sum()),
+                         "cut_edges": res.info["partition"]["cut_edges"],
+                         "boundary_states_sent_per_sweep_per_chain": res.info["boundary_states_sent_per_sweep"] / chains})
+    return {"N": n, "edges": model.num_edges, "chains": chains, "samples": m,
+            "iid_floor_tv": float(0.5 * np.abs(rng.multinomial(m, p) / m - p).sum()), "rows": rows}

@@ -73,3 +73,87 @@ Full comparison with OpenJij and THRML: `make bench` (installs the `bench` extra
 """
     return Section("p-bit probabilistic computer: exactness and throughput", md, ["pbit_exactness.png", "pbit_throughput.png"],
                    {"exactness": ex, "throughput": bench["results"]})
+
+
+#: The shipped scaling and eta study of ``benchmarks/pbit_distributed.py`` (quoted when the checkout has it).
+DISTRIBUTED_RESULTS = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / "pbit_distributed.json"
+
+
+def plot_substrates(study: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows, cuts = study["rows"], {r["knob"]: r["best_cut"] for r in study["maxcut"]["rows"]}
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.28 * len(rows) + 1.2), sharey=True)
+    y = np.arange(len(rows))
+    axes[0].barh(y, [r["tv"] for r in rows])
+    axes[0].axvline(study["iid_floor_tv"], color="k", ls="--", lw=1, label="i.i.d. floor")
+    axes[0].set_yticks(y, [r["knob"] for r in rows], fontsize=7)
+    axes[0].set_xlabel(f"TV distance to the exact law (N = {study['N']})")
+    axes[0].legend(fontsize=7)
+    axes[1].barh(y, [cuts[r["knob"]] for r in rows])
+    axes[1].set_xlabel(f"best cut ({study['maxcut']['graph']}, {study['maxcut']['anneal_sweeps']} sweeps)")
+    lo = min(cuts.values())
+    axes[1].set_xlim(lo - 0.1 * (max(cuts.values()) - lo + 1), None)
+    axes[0].invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def hardware_section(out_dir: Path, quick: bool) -> Section:
+    """The p-bit computer beyond one core (the split sampler's exactness, the shipped scaling / eta study) and on
+    emulated hardware substrates (each knob's distance to the exact law, and its Max-Cut)."""
+    import json
+
+    dist = experiments.distributed_exactness(processes=(2,) if quick else (2, 4))
+    study = experiments.substrate_study(quick)
+    plot_substrates(study, out_dir / "pbit_substrates.png")
+    drows = "\n".join(f"| {r['processes']} | {'after every colour (exact)' if r['exchange_every'] is None else 'every %d sweeps' % r['exchange_every']} | "
+                       f"{r['cut_edges']} | {r['boundary_states_sent_per_sweep_per_chain']:.1f} | {r['tv']:.4f} |"
+                       for r in dist["rows"])
+    cuts = {r["knob"]: r["best_cut"] for r in study["maxcut"]["rows"]}
+    srows = "\n".join(f"| {r['knob']} | {r['tv']:.4f} | {cuts[r['knob']]:.0f} |" for r in study["rows"])
+    shipped = ""
+    if DISTRIBUTED_RESULTS.is_file():
+        d = json.loads(DISTRIBUTED_RESULTS.read_text())
+        strong = "; ".join(f"{r['how']}{'' if r['K'] is None else ', K=%d' % r['K']}: {r['flips_per_ns']:.3f} flips/ns"
+                           for r in d["strong"]["rows"])
+        eta = "; ".join(f"{'exact' if r['K'] is None else 'K=%d' % r['K']}: {r['energy_per_pbit']:.4f}" for r in d["eta"]["rows"])
+        shipped = (f"\n**Scaling and eta** (`benchmarks/results/pbit_distributed.json`, {d['machine'].get('processor', '?')}, "
+                   f"{d['machine'].get('cpu_count')} CPUs; `python benchmarks/pbit_distributed.py`): strong scaling on a "
+                   f"{d['strong']['N']:,}-p-bit +-J lattice, {d['chains']} chains: {strong}. Annealing a {d['eta']['N']:,}-p-bit "
+                   f"+-J glass on 2 processes, energy per p-bit reached: {eta}; the largest K within tolerance of exact: "
+                   f"{d['eta']['largest_K_within_tolerance']}.\n\n![distributed](pbit_distributed.png)\n")
+    md = f"""
+**Split over processes** (`paradigmlab.pbit.distributed`, torch.distributed with gloo; METIS partition; each process
+sweeps its part with the numba kernel, its halo clamped at what the owners last sent). Exactness against enumeration
+(N = {dist['N']}, {dist['samples']:,} reads; i.i.d. floor {dist['iid_floor_tv']:.4f}):
+
+| processes | boundary exchange | cut couplings | boundary states sent per sweep per chain | TV to the exact law |
+|---|---|---|---|---|
+{drows}
+{shipped}
+**Emulated substrates** (`paradigmlab.pbit.substrate`: what an FPGA or an sMTJ chip computes instead of eq. 4).
+TV distance to the exact law of an N = {study['N']} model ({study['chains']} chains x {study['sweeps']} sweeps; i.i.d.
+floor {study['iid_floor_tv']:.4f}) and the best cut of an annealed Max-Cut ({study['maxcut']['graph']}, {study['maxcut']['chains']}
+chains, {study['maxcut']['anneal_sweeps']} sweeps), one knob at a time:
+
+| substrate knob | TV to exact | best cut |
+|---|---|---|
+{srows}
+
+![substrates](pbit_substrates.png)
+"""
+    figs = ["pbit_substrates.png"]
+    if DISTRIBUTED_RESULTS.is_file() and DISTRIBUTED_RESULTS.with_suffix(".png").is_file():
+        import shutil
+
+        shutil.copy(DISTRIBUTED_RESULTS.with_suffix(".png"), out_dir / "pbit_distributed.png")
+        figs.append("pbit_distributed.png")
+    return Section("p-bit computer beyond one core and on emulated hardware", md, figs, {"distributed": dist, "substrates": study})
+
+
+SECTIONS = {"pbit": reproduce_section, "pbit-hardware": hardware_section}

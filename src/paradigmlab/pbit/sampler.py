@@ -161,7 +161,7 @@ class PBitSampler(dimod.Sampler):
     def _sample_model(self, model: IsingModel, num_chains: int, num_sweeps, beta, burn_in, thin, num_samples, seed,
                       clamp, initial_states, progress) -> SampleResult:
         """The array path: every read of every chain, as int8 states with energies."""
-        num_sweeps = _num_sweeps(num_sweeps, burn_in, thin, num_samples)
+        num_sweeps = num_sweeps_for(num_sweeps, burn_in, thin, num_samples)
         sched = schedules.resolve(beta, num_sweeps, model.beta)
         reads = resolve_reads(num_sweeps, burn_in, thin, num_samples)
         k = self.kernel(model, num_chains, seed)
@@ -200,7 +200,7 @@ class PBitSampler(dimod.Sampler):
         """The dimod path: convert at the boundary, run the array path, label the result."""
         spin = bqm.vartype is dimod.SPIN
         if bqm.num_variables == 0:  # nothing to sample: every read is the empty sample at the offset
-            rows = num_chains * resolve_reads(_num_sweeps(num_sweeps, burn_in, thin, num_samples), burn_in, thin,
+            rows = num_chains * resolve_reads(num_sweeps_for(num_sweeps, burn_in, thin, num_samples), burn_in, thin,
                                               num_samples).num_samples
             return dimod.SampleSet.from_samples((np.empty((rows, 0), np.int8), []), bqm.vartype,
                                                 energy=np.full(rows, float(bqm.offset)))
@@ -376,7 +376,7 @@ def _num_chains(num_chains, num_reads) -> int:
     return DEFAULT_NUM_CHAINS if n is None else integer(n, "num_chains", min=1)
 
 
-def _num_sweeps(num_sweeps, burn_in, thin, num_samples) -> int:
+def num_sweeps_for(num_sweeps, burn_in, thin, num_samples) -> int:
     """``num_sweeps`` as given; when omitted, implied by a full read schedule or the default."""
     if num_sweeps is not None:
         return num_sweeps

@@ -107,6 +107,31 @@ class Kernel(ABC):
         if betas.size:
             self._run(betas)
 
+    def set_order(self, groups: Sequence[np.ndarray], check: bool = True) -> None:
+        """Sweep these colour groups (in this order) from now on, keeping chains, clamps, couplings and random
+        streams: a sampler split over processes sweeps one colour of its part at a time and exchanges the boundary
+        in between. p-bits in no group are never updated (like clamped ones). Each group must be an independent
+        set (``check``: verified, ``ValueError`` naming the conflict; callers that pass subsets of a checked
+        colouring every sweep skip it)."""
+        groups = [_indices(g, "group node") for g in groups]
+        if any(g.size and (g.min() < 0 or g.max() >= self.num_nodes) for g in groups):
+            raise ValueError(f"group node index outside 0..{self.num_nodes - 1}")
+        if check:
+            allg = np.concatenate(groups) if groups else np.zeros(0, np.int64)
+            if np.unique(allg).size != allg.size:
+                raise ValueError("a p-bit appears twice in the update order")
+            for c, g in enumerate(groups):
+                inner = self.J[g][:, g]
+                if inner.count_nonzero():
+                    i, j = np.argwhere(inner.toarray() != 0)[0]
+                    raise ValueError(f"group {c} couples p-bits {int(g[i])} and {int(g[j])}: not an independent set")
+        self.groups = groups
+        self._update_order()
+
+    def read(self, nodes: np.ndarray | Sequence[int]) -> np.ndarray:
+        """States of ``nodes`` in every chain (chains x k, int8): :meth:`get_states` without copying the rest."""
+        return self.get_states()[:, np.asarray(nodes, dtype=np.int64)]
+
     def set_couplings(self, J: sp.spmatrix, h: np.ndarray) -> None:
         """Replace the weights in place, keeping chains, clamps and RNG streams.
 

@@ -212,6 +212,9 @@ class NumbaKernel(Kernel):
     def get_states(self) -> np.ndarray:
         return np.ascontiguousarray(self.S.T).astype(np.int8)
 
+    def read(self, nodes) -> np.ndarray:
+        return np.ascontiguousarray(self.S[np.asarray(nodes, dtype=np.int64)].T).astype(np.int8)
+
     def local_fields(self, nodes: np.ndarray | Sequence[int]) -> np.ndarray:
         nodes = np.asarray(nodes, dtype=np.int64).reshape(-1)
         key = nodes.tobytes()

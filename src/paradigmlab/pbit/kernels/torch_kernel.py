@@ -33,7 +33,15 @@ class TorchKernel(Kernel):
         self._update_order()  # the ELL tables hold the weights
 
     def _update_order(self) -> None:
-        self._ell = self._build_ell(self.free_groups())  # clamped p-bits are never updated
+        free = self.free_groups()  # clamped p-bits are never updated
+        # a split sampler switches between the same few orders every sweep: build each one's ELL once
+        key = (tuple(g.tobytes() for g in free), self.held_mask().tobytes(), self.clamp_nodes.tobytes())
+        cache = getattr(self, "_ell_cache", None)
+        if cache is None or cache[0] is not self.J:
+            cache = self._ell_cache = (self.J, {})
+        if key not in cache[1]:
+            cache[1][key] = self._build_ell(free)
+        self._ell = cache[1][key]
 
     def _build_ell(self, groups: list[np.ndarray]) -> list[tuple]:
         """Per colour: (nodes, neighbour index [n_g, d], weight [n_g, d], held mask [n_g, 1] or None)."""
@@ -70,6 +78,10 @@ class TorchKernel(Kernel):
 
     def get_states(self) -> np.ndarray:
         return self.S[: self.num_nodes].T.to(torch.int8).cpu().numpy()
+
+    def read(self, nodes) -> np.ndarray:
+        idx = torch.as_tensor(np.asarray(nodes, dtype=np.int64), device=self.dev)
+        return self.S[idx].T.to(torch.int8).cpu().numpy()
 
     def _write_clamp(self, nodes: np.ndarray, values: np.ndarray) -> None:
         self._clamp_idx = torch.as_tensor(nodes, device=self.dev)
