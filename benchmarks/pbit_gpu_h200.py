@@ -13,12 +13,11 @@ Goals (the issue's): >= 500 flips/ns on the Niazi graph (8x the FPGA), >= 10x TH
 from __future__ import annotations
 
 import argparse
-import json
 
 import torch
 
-from paradigmlab.measure import machine_info, time_repeats, write_json_atomic
-from paradigmlab.pbit.bench import GRAPHS, ours, thrml_gibbs
+from paradigmlab.measure import machine_info, write_json_atomic
+from paradigmlab.pbit.bench import run_throughput
 
 
 def main() -> None:
@@ -36,21 +35,10 @@ def main() -> None:
     chains_list = (64,) if args.smoke else (256, 1024, 4096)
     sweeps, repeats = (5, 1) if args.smoke else (args.sweeps, args.repeats)
     rows = []
-    for gname, make_graph in GRAPHS.items():
-        model, source = make_graph()
-        for chains in chains_list:
-            for name, factory in (("paradigmlab-torch", ours("torch", device)), ("thrml", thrml_gibbs)):
-                row = {"graph": gname, "N": model.num_nodes, "sampler": name, "chains": chains, "sweeps": sweeps}
-                try:
-                    run = factory(model, chains, sweeps)
-                except ImportError as exc:
-                    row["skipped"] = f"not installed ({exc.name})"
-                    rows.append(row)
-                    continue
-                t = time_repeats(run, repeats, warmup=1)
-                row.update(median_s=t["median_s"], flips_per_ns=model.num_nodes * chains * sweeps / (t["median_s"] * 1e9))
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+    for chains in chains_list:  # the torch kernel runs on CUDA whenever a GPU is there (TorchKernel's default)
+        res = run_throughput(chains=chains, sweeps=sweeps, repeats=repeats, backends=("torch",),
+                             competitors=("thrml",), progress=True)
+        rows += res["results"]
     out = {"machine": machine_info(), "device": device,
            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() and device != "cpu" else None,
            "rows": rows}

@@ -334,10 +334,9 @@ def _spawned(rank: int, world: int, init: str, job: Job) -> None:
     import torch.distributed as dist
 
     dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
-    try:
-        run_rank(rank, world, job)
-    finally:
-        dist.destroy_process_group()
+    run_rank(rank, world, job)
+    dist.barrier()  # every rank done before any tears its connections down (gloo aborts otherwise)
+    dist.destroy_process_group()
 
 
 # ---------------------------------------------------------------------- the entry point
@@ -379,9 +378,15 @@ def sample_distributed(model: IsingModel, processes: int, num_chains: int = 16, 
               int(num_chains), betas, reads.read_after().tolist(), seed, exchange_every, backend, device,
               max(1, cores // world) if not torchrun else None, bool(progress), None)
     if torchrun:
-        if not dist.is_initialized():
+        own_group = not dist.is_initialized()
+        if own_group:
             dist.init_process_group("gloo")  # the exchanged boundary lives in CPU tensors
-        res = run_rank(dist.get_rank(), world, job)
+        try:
+            res = run_rank(dist.get_rank(), world, job)
+        finally:
+            if own_group:  # every rank done before any tears its connections down (gloo aborts otherwise)
+                dist.barrier()
+                dist.destroy_process_group()
         if res is not None:
             res.info["reads"] = reads.to_dict()
         return res
