@@ -26,6 +26,7 @@ from paradigmlab.measure import machine_info, write_json_atomic
 from paradigmlab.pbit.distributed import partition, sample_distributed
 from paradigmlab.pbit.graphs import lattice_pm_j
 from paradigmlab.pbit.sampler import PBitSampler
+from paradigmlab.report import save_figure
 
 
 def timed(fn, repeats):
@@ -156,9 +157,7 @@ def _plot(out: dict, path: Path) -> None:
     axes[2].set_xlabel("eta = 1 / K")
     axes[2].set_ylabel("energy per p-bit after annealing")
     axes[2].set_title(f"N = {out['eta']['N']:,}, {out['eta']['anneal_sweeps']} sweeps, 2 processes", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

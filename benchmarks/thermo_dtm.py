@@ -44,7 +44,7 @@ def main() -> int:
     grid = plot_samples(d, out.parent / "thermo_dtm_samples.png")
     curve = plot_training(d, out.parent / "thermo_dtm_training.png")
     energy = plot_energy(d, out.parent / "thermo_dtm_energy.png")
-    write_json_atomic(out, d)
+    write_json_atomic(out, d, indent=None)  # long sample and mixing arrays: one line keeps the file small
     print(dtm_markdown(d, grid.name, curve.name) + energy_markdown(d, energy.name))
     print(f"wrote {out} and {grid.name} ({d['seconds']:.0f} s)")
     return 0

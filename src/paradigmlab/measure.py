@@ -117,11 +117,12 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     return stale
 
 
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as JSON to ``path`` so that a crash never leaves half a file."""
+def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> Path:
+    """Write ``obj`` as JSON to ``path`` so that a crash never leaves half a file (``indent=None``: one line, for
+    results with long arrays)."""
     with atomic_path(path) as tmp:
         with open(tmp, "w") as fh:
-            json.dump(obj, fh, indent=2, default=_json_default)
+            json.dump(obj, fh, indent=indent, default=_json_default)
             fh.write("\n")
     return Path(path)
 

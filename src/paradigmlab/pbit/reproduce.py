@@ -85,6 +85,8 @@ def plot_substrates(study: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from paradigmlab.report import save_figure
+
     rows, cuts = study["rows"], {r["knob"]: r["best_cut"] for r in study["maxcut"]["rows"]}
     fig, axes = plt.subplots(1, 2, figsize=(12, 0.28 * len(rows) + 1.2), sharey=True)
     y = np.arange(len(rows))
@@ -98,9 +100,7 @@ def plot_substrates(study: dict, path: Path) -> None:
     lo = min(cuts.values())
     axes[1].set_xlim(lo - 0.1 * (max(cuts.values()) - lo + 1), None)
     axes[0].invert_yaxis()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def hardware_section(out_dir: Path, quick: bool) -> Section:

@@ -349,7 +349,10 @@ def dtm_compare(dtm_updates: int = 100, batch_size: int = 64, num_samples: int =
                          "sample_pbit_updates": spent / num_samples, "generation_flips_per_ns": spent / (gen_s * 1e9),
                          "training_flips_per_ns": model.pbit_updates / (train_s * 1e9),
                          "acp_weight": [m.acp_weight for m in model.models],
-                         "autocorrelation": [m.last_autocorr for m in model.models], "mixing": model.history}
+                         "autocorrelation": [m.last_autocorr for m in model.models],
+                         # every measurement, to 4 decimals (the curve of the report's plot; thousands of them)
+                         "mixing": [{"update": h["update"], "autocorrelation": [round(a, 4) for a in h["autocorrelation"]],
+                                     "acp_weight": [float(f"{w:.4g}") for w in h["acp_weight"]]} for h in model.history]}
         # the report's grid: 10 free samples, and one conditional sample of each class
         samples[f"{variant}\nfree"], samples[f"{variant}\nclass 0-9"] = g[:10], gc[:10]
     from paradigmlab.costmodel.hardware import load_hardware
