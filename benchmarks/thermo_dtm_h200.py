@@ -103,9 +103,7 @@ def main() -> None:
             _, spent = model.generate(chains, seed=3)
             sync(device)
         out["runs"][variant] = {"config": cfg.to_dict(), "updates": model.updates_done, "pbit_updates": model.pbit_updates,
-                                "frechet": ex.frechet_distance(ft, ex.classifier_features(clf, g)),
-                                "frechet_conditional": ex.frechet_distance(ft, ex.classifier_features(clf, gc)),
-                                "conditional_accuracy": float(np.mean(clf.predict(gc.astype(np.float32)) == np.arange(num) % 10)),
+                                **ex.score_samples(clf, ft, g, gc, np.arange(num) % 10),
                                 "generation_chains": chains, "generation_flips_per_ns": spent / (pm.seconds * 1e9),
                                 "pbit_updates_per_sample": spent / chains, "board_watts": pm.watts,
                                 "measured_j_per_sample": None if pm.watts is None else pm.watts * pm.seconds / chains}

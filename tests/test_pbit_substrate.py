@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paradigmlab.pbit.model import IsingModel
-from paradigmlab.pbit.substrate import (LFSR_TAPS, EmulatedSampler, Substrate, exact_law, lfsr_step, quantize,
-                                        quantized_model, tv_to_exact)
+from paradigmlab.pbit.model import IsingModel, exact_law
+from paradigmlab.pbit.substrate import (LFSR_TAPS, EmulatedSampler, Substrate, lfsr_step, quantize, quantized_model,
+                                        tv_to_exact)
 from paradigmlab.validate import InputError
 
 

@@ -10,7 +10,6 @@ Results are plain dicts (JSON-ready; arrays only where a figure needs them).
 
 from __future__ import annotations
 
-import itertools
 import time
 from typing import Sequence
 
@@ -18,7 +17,7 @@ import numpy as np
 
 from paradigmlab.measure import machine_info, time_repeats
 from paradigmlab.pbit.bench import GRAPHS, run_throughput
-from paradigmlab.pbit.model import IsingModel
+from paradigmlab.pbit.model import IsingModel, exact_law
 from paradigmlab.pbit.sampler import PBitSampler
 
 #: Graphs of the sample-overhead measurement (the issue's: the 4,096-node 6-regular graph and Niazi's).
@@ -35,10 +34,7 @@ def exactness(num_nodes: int = 12, beta: float = 1.0, seed: int = 0, chains: int
     n = num_nodes
     J = np.triu(rng.normal(0, 0.7, (n, n)) * (rng.random((n, n)) < 0.35), 1)
     model = IsingModel(J + J.T, rng.normal(0, 0.4, n))
-    S = np.array(list(itertools.product([-1, 1], repeat=n)), dtype=np.int8)
-    logp = -beta * model.energy(S)
-    p = np.exp(logp - logp.max())
-    p /= p.sum()
+    p = exact_law(model, beta)
     weights = 1 << np.arange(n)[::-1]
     out = {"N": n, "edges": model.num_edges, "beta": beta, "chains": chains, "sweeps": sweeps, "backends": {}}
     # the finite-sample floor: TV of an i.i.d. sample of the same size from the exact law
@@ -113,7 +109,7 @@ def substrate_study(quick: bool = True, seed: int = 0) -> dict:
     """Total-variation distance to the exact law (N = 12 random sparse model) per substrate knob, with the
     i.i.d. floor of the same sample size, and the best Max-Cut found by annealing under each knob (a 3-regular
     +-1-weighted 800-vertex graph, equal sweeps)."""
-    from paradigmlab.pbit.substrate import EmulatedSampler, Substrate, exact_law, tv_to_exact
+    from paradigmlab.pbit.substrate import EmulatedSampler, Substrate, tv_to_exact
 
     rng = np.random.default_rng(seed)
     n = 12
@@ -154,7 +150,6 @@ def distributed_exactness(processes=(2, 4), num_nodes: int = 10, chains: int = 1
     """TV distance to exact enumeration of the sampler split over processes (exact exchange, and every 4 sweeps),
     with the i.i.d. floor of the same sample size, on a random sparse model."""
     from paradigmlab.pbit.distributed import sample_distributed
-    from paradigmlab.pbit.substrate import exact_law
 
     rng = np.random.default_rng(seed)
     n = num_nodes

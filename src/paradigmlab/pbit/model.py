@@ -265,3 +265,15 @@ def _from_networkx(G, num_nodes: int | None) -> sp.csr_matrix:
     for u, v, d in G.edges(data=True):
         edges[(u, v)] = d.get("weight", 1.0)
     return _from_edge_dict(edges, num_nodes if num_nodes is not None else len(nodes))
+
+
+def exact_law(model: IsingModel, beta: float = 1.0) -> np.ndarray:
+    """Boltzmann probabilities of all 2^N states (index: the states read as binary, first p-bit most significant)."""
+    import itertools
+
+    if model.num_nodes > 20:
+        raise ValueError(f"exact enumeration needs N <= 20, got {model.num_nodes}")
+    S = np.array(list(itertools.product([-1, 1], repeat=model.num_nodes)), dtype=np.int8)
+    logp = -beta * model.energy(S)
+    p = np.exp(logp - logp.max())
+    return p / p.sum()

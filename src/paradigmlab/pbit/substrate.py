@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from paradigmlab.pbit.kernels.reference import ReferenceKernel
-from paradigmlab.pbit.model import IsingModel
+from paradigmlab.pbit.model import IsingModel, exact_law
 from paradigmlab.pbit.sampler import PBitSampler
 from paradigmlab.validate import InputError
 
@@ -225,18 +225,6 @@ class EmulatedSampler(PBitSampler):
 
     def kernel(self, model: IsingModel, num_chains: int, seed: int | None = None):
         return EmulatedKernel(model.J, model.h, self.groups(model), num_chains, seed=seed, substrate=self.substrate)
-
-
-def exact_law(model: IsingModel, beta: float = 1.0) -> np.ndarray:
-    """Boltzmann probabilities of all 2^N states (index: the states read as binary, first p-bit most significant)."""
-    import itertools
-
-    if model.num_nodes > 20:
-        raise InputError(f"exact enumeration needs N <= 20, got {model.num_nodes}")
-    S = np.array(list(itertools.product([-1, 1], repeat=model.num_nodes)), dtype=np.int8)
-    logp = -beta * model.energy(S)
-    p = np.exp(logp - logp.max())
-    return p / p.sum()
 
 
 def tv_to_exact(model: IsingModel, substrate: Substrate, chains: int = 256, sweeps: int = 1000, burn_in: int = 100,

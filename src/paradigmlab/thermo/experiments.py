@@ -272,6 +272,15 @@ def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
     return float(np.sum((m1 - m2) ** 2) + np.trace(s1 + s2 - 2 * root))
 
 
+def score_samples(clf, ft: np.ndarray, free: np.ndarray, conditional: np.ndarray, classes: np.ndarray) -> dict:
+    """Free and class-conditional samples scored the one way every generator here is: the Frechet distance of
+    each set to the test features ``ft`` in ``clf``'s features, and the share of conditional samples ``clf``
+    classifies as the class they were asked for."""
+    return {"frechet": frechet_distance(ft, classifier_features(clf, free)),
+            "frechet_conditional": frechet_distance(ft, classifier_features(clf, conditional)),
+            "conditional_accuracy": float(np.mean(clf.predict(conditional.astype(np.float32)) == classes))}
+
+
 #: The three runs the issue compares, at equal p-bit update budget: a DTM with the adaptive correlation penalty,
 #: the same without it, and one unconditional EBM over the image (the paper's single-step baseline).
 DTM_VARIANTS = {"dtm-acp": {}, "dtm": {"acp": False}, "ebm": {"steps": 1, "conditional": False, "acp": False}}
@@ -338,9 +347,7 @@ def dtm_compare(dtm_updates: int = 100, batch_size: int = 64, num_samples: int =
             gen_s = time.perf_counter() - t2
             gc, _ = model.generate(num_samples, seed=seed + 2, classes=classes)
             curve.append({"updates": model.updates_done, "pbit_updates": model.pbit_updates,
-                          "frechet": frechet_distance(ft, classifier_features(clf, g)),
-                          "frechet_conditional": frechet_distance(ft, classifier_features(clf, gc)),
-                          "conditional_accuracy": float(np.mean(clf.predict(gc.astype(np.float32)) == classes))})
+                          **score_samples(clf, ft, g, gc, classes)})
             gen = (g, gc, spent, gen_s)
         g, gc, spent, gen_s = gen
         last = curve[-1]
@@ -460,10 +467,8 @@ def ddpm_baseline(x: np.ndarray, y: np.ndarray, clf, ft: np.ndarray, updates: in
         g = sample_ddpm(model, num_samples, s, seed=seed + 1)
         cpu_s = (time.perf_counter() - t0) / num_samples
         gc = sample_ddpm(model, num_samples, s, seed=seed + 2, classes=classes)
-        row = {"steps": s, "frechet": frechet_distance(ft, classifier_features(clf, g)),
-               "frechet_conditional": frechet_distance(ft, classifier_features(clf, gc)),
-               "conditional_accuracy": float(np.mean(clf.predict(gc.astype(np.float32)) == classes)),
-               "flops_per_sample": ddpm_costs(cfg, s, batch=1).flops, "cpu_s_per_sample_here": cpu_s, "gpu": {}}
+        row = {"steps": s, **score_samples(clf, ft, g, gc, classes), "flops_per_sample": ddpm_costs(cfg, s, batch=1).flops,
+               "cpu_s_per_sample_here": cpu_s, "gpu": {}}
         for b in batches:
             c = ddpm_costs(cfg, s, batch=b)
             ideal, fitted = predict(c, hw), predict(c, hw, cal)
