@@ -124,6 +124,15 @@ def _liquid_ok(res):
     assert all(bool(torch.isfinite(p).all()) for p in model.parameters()) and isinstance(run, dict)
 
 
+def _jepa_ok(res):
+    import torch
+
+    from paradigmlab.jepa.experiments import RunConfig
+
+    model, cfg = res
+    assert all(bool(torch.isfinite(p).all()) for p in model.parameters()) and isinstance(cfg, RunConfig)
+
+
 def _partition_ok(part) -> None:
     assert part.parts.shape == (12,) and set(part.parts.tolist()) == {0, 1}, "not a 2-part partition of 12 p-bits"
 
@@ -180,6 +189,9 @@ def loaders() -> dict:
 
     ring12 = IsingModel(np.eye(12, k=1) + np.eye(12, k=-1))  # the 12-p-bit chain the seed partition splits
     table["partition-file"] = (lambda path: partition(ring12, 2, str(path)), _partition_ok)
+    from paradigmlab.jepa.experiments import load_model as load_jepa
+
+    table["jepa-model"] = (load_jepa, _jepa_ok)
     return table
 
 

@@ -198,6 +198,14 @@ def binary_seeds(tmp: Path) -> dict[str, list[Path]]:
     out["dtm-model"] = [tmp / "dtm.npz", tmp / "ebm_dtm.npz"]
     np.save(tmp / "partition.npy", np.arange(12) % 2)
     out["partition-file"] = [tmp / "partition.npy"]
+    from paradigmlab.jepa import experiments as jx
+
+    imgs = rng.normal(size=(16, 1, 28, 28))
+    with torch_threads(1):  # a JEPA run's model file
+        jx.train_run(jx.RunConfig(data="mnist", epochs=1, batch_size=8, dim=8, depth=1, heads=2, pred_dim=8,
+                                  pred_depth=1, collapse_std=0.0, collapse_rank=0.0), tmp / "jepa", progress=False,
+                     data=jx.from_arrays("fuzz", imgs, rng.integers(0, 10, 16), imgs[:4], rng.integers(0, 10, 4)))
+    out["jepa-model"] = [tmp / "jepa" / "model.pt"]
     return out
 
 
@@ -296,6 +304,13 @@ def structured_mutations(path: Path) -> list[tuple[str, bytes]]:
                     ("shape", edited(lambda s: s["model"].__setitem__(first, s["model"][first][:1]))),
                     ("extra-key", edited(lambda s: s["spec"].__setitem__("surprise", 1)))]
             out += [("drop-key", edited(lambda s, k=k: s.pop(k))) for k in list(state)]
+        elif isinstance(state, dict) and state.get("format") == "paradigmlab.jepa.model/1":  # a JEPA model
+            first = next(iter(state["model"]))
+            out += [("nan-array", edited(lambda s: s["model"][first].fill_(float("nan")))),
+                    ("bad-config", edited(lambda s: s["run"].__setitem__("dim", 0))),
+                    ("shape", edited(lambda s: s["model"].__setitem__(first, s["model"][first][:1]))),
+                    ("extra-key", edited(lambda s: s["run"].__setitem__("surprise", 1)))]
+            out += [("drop-key", edited(lambda s, k=k: s.pop(k))) for k in list(state)]
         elif isinstance(state, dict) and "model" in state:  # a looped checkpoint
             first = next(iter(state["model"]))
             out += [("nan-array", edited(lambda s: s["model"][first].fill_(float("nan")))),
@@ -322,6 +337,7 @@ STRUCTURED_MUST_REFUSE = {
     "thermo-matrix": ("nan-array", "asymmetric", "indefinite", "shape", "empty", "complex", "object", "vector"),
     "dtm-model": ("nan-array", "drop-key", "shape", "complex"),
     "partition-file": ("float", "shape", "empty", "negative", "uncovered", "nan-array", "complex", "object"),
+    "jepa-model": ("nan-array", "bad-config", "shape", "extra-key"),
 }
 
 
@@ -373,7 +389,7 @@ def summarise(outcomes: list[dict]) -> Counter:
 TEXT_LOADERS = ("gset", "cnf", "qubo")
 BINARY_LOADERS = ("pbit-model", "dbm", "dbm-checkpoint", "looped-checkpoint", "tensors", "trainer-checkpoint",
                   "liquid-model", "token-file", "hopfield-model", "hopfield-patterns", "thermo-matrix", "dtm-model",
-                  "partition-file")
+                  "partition-file", "jepa-model")
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import sys
 from paradigmlab.cliutil import add_out_option, check_outputs
 
 #: Every paradigm, in report order; ``paradigmlab.<name>.cli`` and ``paradigmlab.<name>.reproduce`` exist for each.
-PARADIGMS = ("pbit", "optimize", "looped", "costmodel", "ebm", "liquid", "diffusion", "thermo")
+PARADIGMS = ("pbit", "optimize", "looped", "costmodel", "ebm", "liquid", "diffusion", "thermo", "jepa")
 
 # Copy-paste examples, one or more per command group. Each runs in seconds from a fresh clone
 # (run from the repository root); tests/test_cli.py runs every "$ " line of this text, in order.
@@ -49,6 +49,9 @@ examples (each runs in seconds, from the repository root of a fresh clone):
   $ paradigmlab diffusion generate diffusion_run --length 16 --tokens-per-step 4 --block-length 8 --cache prefix
   # thermo: solve A x = b on an emulated Langevin device (time average of its state), next to numpy
   $ python -c "import numpy as np; np.save('thermo_A.npy', np.array([[2.0, 0.5], [0.5, 1.0]]))" && paradigmlab thermo solve thermo_A.npy --b 1,2 --duration 1e4
+  # jepa: I-JEPA (EMA target, multi-block masks) on 512 digits for one epoch, then its frozen-feature probes
+  $ paradigmlab jepa train --data mnist --epochs 1 --train-limit 512 --test-limit 500 --batch-size 128 --threads 1 --no-progress --out jepa_run
+  $ paradigmlab jepa probe jepa_run --fractions 0.1 --seeds 0
   # reproduce: the report's sections (the full quick report is `make reproduce`; --only NAME runs one)
   $ paradigmlab reproduce --list
 

