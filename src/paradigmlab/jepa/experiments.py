@@ -590,29 +590,6 @@ def train_costs(cfg: RunConfig, batch: int, tokens: dict | None = None) -> dict:
     return {"flops_per_step": costs.flops, "batch": batch, "parts": parts, "tokens": tokens}
 
 
-def measured_step_seconds(cfg: RunConfig, data: Dataset, steps: int = 5, threads: int | None = None) -> dict:
-    """Median wall seconds of one training step (forward, backward, AdamW, hooks) of ``cfg`` on this machine."""
-    from paradigmlab.measure import time_repeats
-
-    model, collate, hooks = build(cfg)
-    opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=cfg.lr)
-    x = (data.x_train[:cfg.batch_size], data.y_train[:cfg.batch_size])
-
-    class Stub:  # what the hooks read of a trainer
-        global_step, total_steps = 0, 1
-
-    def step():
-        loss = model(*collate(x))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        for h in hooks:
-            h(Stub)
-    with torch_threads(threads):
-        t = time_repeats(step, repeats=steps, warmup=2)
-    return {"median_s": t["median_s"], "repeats": steps, "batch": cfg.batch_size}
-
-
 # ============================================================================================ energy
 def corrupt(x: torch.Tensor, kind: str, level: float, seed: int = 0) -> torch.Tensor:
     """Corrupted copies of standardised inputs: ``noise`` (Gaussian, ``level`` std), ``occlude`` (a centred square
@@ -709,5 +686,5 @@ __all__ = ["CORRUPTIONS", "DATASETS", "DATA_SHAPES", "CollapseMonitor", "Dataset
            "RepresentationCollapse", "RunConfig", "auroc", "baseline_rows", "build", "call_model", "collapse_stats",
            "corrupt", "energies", "energy_study", "expected_mask_tokens", "features", "from_arrays", "goal_checks",
            "interpolate_at", "knn_probe", "label_subset", "linear_probe", "load_dataset", "load_model",
-           "measured_step_seconds", "probe", "probe_run", "probe_table", "save_model", "summarise_seeds",
+           "probe", "probe_run", "probe_table", "save_model", "summarise_seeds",
            "supervised_accuracy", "train_costs", "train_run", "transformer_ops", "unpatchify"]
