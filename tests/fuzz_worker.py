@@ -98,6 +98,20 @@ def _resume_tiny(path):
             raise ValueError(str(exc).replace(str(copy), str(path))) from None
 
 
+def _load_cluster(path):
+    from paradigmlab.costmodel.cluster import load_cluster
+
+    return load_cluster(path)
+
+
+def _cluster_ok(c):
+    import math
+
+    assert c.scale_up_size >= 1 and all(math.isfinite(v) and v > 0 for v in (c.scale_up_gbs, c.scale_out_gbs)), \
+        "bad bandwidths"
+    assert c.up > 0 and c.out > 0 and c.hardware.memory_gb > 0
+
+
 def _looped_ok(res):
     model, state = res
     assert all(bool(np.isfinite(t.detach().numpy()).all()) for t in model.state_dict().values()
@@ -152,6 +166,7 @@ def loaders() -> dict:
         "gset": (oio.read_gset, _finite_matrix),
         "cnf": (oio.read_cnf, _cnf_ok),
         "qubo": (oio.read_qubo, _qubo_ok),
+        "cluster": (_load_cluster, _cluster_ok),
     }
     from paradigmlab.costmodel.experiments import load_tensors
     from paradigmlab.ebm import SparseDBM

@@ -109,7 +109,15 @@ def _write_idx(path: Path, a: np.ndarray) -> Path:
 def seeds(tmp: Path) -> dict[str, list[Path]]:
     """Valid seed files per loader, written with the project's own writers (idx: by the format's spec)."""
     rng = np.random.default_rng(0)
-    out: dict[str, list[Path]] = {"gset": [], "cnf": [], "qubo": []}
+    out: dict[str, list[Path]] = {"gset": [], "cnf": [], "qubo": [], "cluster": []}
+    from paradigmlab.costmodel.presets import PRESET_DIR
+
+    for name in ("dgx-h100-superpod", "gb200-nvl72"):  # cluster presets as a user would copy and edit them
+        p = tmp / f"{name}.json"
+        spec = json.loads((PRESET_DIR / f"{name}.cluster.json").read_text())
+        spec["source"] = "copied from the bundled preset"  # numbers in free text are not values to refuse
+        p.write_text(json.dumps(spec, indent=1))
+        out["cluster"].append(p)
     out["idx"] = [_write_idx(tmp / "images-idx3-ubyte", rng.integers(0, 256, (3, 4, 4)).astype(np.uint8)),
                   _write_idx(tmp / "labels-idx1-ubyte.gz", rng.integers(0, 10, 7).astype(np.uint8)),
                   _write_idx(tmp / "ints-idx1-ubyte", rng.integers(-9, 9, 5).astype(">i4"))]
@@ -386,7 +394,7 @@ def summarise(outcomes: list[dict]) -> Counter:
 
 
 #: Loaders of text formats: their value mutations (NaN, huge sizes, non-UTF-8) must be refused.
-TEXT_LOADERS = ("gset", "cnf", "qubo")
+TEXT_LOADERS = ("gset", "cnf", "qubo", "cluster")
 BINARY_LOADERS = ("pbit-model", "dbm", "dbm-checkpoint", "looped-checkpoint", "tensors", "trainer-checkpoint",
                   "liquid-model", "token-file", "hopfield-model", "hopfield-patterns", "thermo-matrix", "dtm-model",
                   "partition-file", "jepa-model")

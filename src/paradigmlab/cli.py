@@ -34,6 +34,9 @@ examples (each runs in seconds, from the repository root of a fresh clone):
   # costmodel: one decode step of Llama-2-7B on an A100 (FLOPs, bytes, intensity, roofline time)
   $ paradigmlab costmodel decode --model llama-2-7b --hardware a100-80gb
   $ paradigmlab costmodel hardware
+  # costmodel: the fastest TP/PP/DP plan for Llama-3-8B on 64 H100s (DGX SuperPOD), and P/D pools serving it
+  $ paradigmlab costmodel plan --model llama-3-8b --gpus 64 --hardware h100-sxm --batch 256 --top 3
+  $ paradigmlab costmodel serve --model llama-3-8b --hardware h100-sxm --rate 10
   # ebm: accuracy of the shipped 20-copy DBM on the first 200 MNIST test images
   $ paradigmlab ebm evaluate benchmarks/results/ebm_dbm_sm20_fit_model.npz --n 200
   # ebm: the RRAM attractor circuit of Li et al. Fig. 4a; the Hebbian Hopfield net's capacity curve at N = 100

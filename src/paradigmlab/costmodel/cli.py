@@ -54,11 +54,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     lq.set_defaults(func=_run_quantize_lm)
     v = cs.add_parser("validate", help="predictions vs published measurements: gpt-fast decode, prefill / TTFT",
                       epilog=JSON_HELP)
-    v.add_argument("--phase", choices=("decode", "prefill", "both"), default="both",
-                   help="decode (gpt-fast, A100), prefill (TTFT, per device) or both tables (default)")
+    v.add_argument("--phase", choices=("decode", "prefill", "both", "cluster"), default="both",
+                   help="decode (gpt-fast, A100), prefill (TTFT, per device), both tables (default), or cluster "
+                        "(training step time vs published Megatron / Llama 3 / NeMo / DeepSeek-V3 runs)")
     add_json_option(v, "the validation rows and the fitted calibration(s); with both, the decode result's keys "
                        "plus 'prefill'")
     v.set_defaults(func=_run_validate)
+    _register_cluster(cs)
     h = cs.add_parser("hardware", help="list hardware presets with peaks and TOPS/W")
     h.set_defaults(func=_run_hardware)
     r = cs.add_parser("roofline", help="roofline PNG with models placed on it (decode batch 1 and prefill)")
@@ -156,6 +158,15 @@ def _run_validate(args: argparse.Namespace) -> int:
     from paradigmlab.costmodel.experiments import json_ready
     from paradigmlab.costmodel.validation import prefill_markdown, validate, validate_prefill, validation_markdown
 
+    if args.phase == "cluster":
+        from paradigmlab.costmodel.cluster.validation import cluster_validation_markdown, validate_cluster
+
+        res = validate_cluster()
+        write_json_option(args, res)
+        if not json_to_stdout(args):
+            print(cluster_validation_markdown(res))
+        return 0
+
     decode = validate() if args.phase in ("decode", "both") else None
     prefill = validate_prefill() if args.phase in ("prefill", "both") else None
     # The decode result stays the top level (what the command printed before it had --phase).
@@ -226,4 +237,157 @@ def _run_bench(args: argparse.Namespace) -> int:
         m = res["machine"]
         print(f"machine: {m['processor']}, {m['cpu_count']} CPUs; repeats {args.repeats}"
               + (f"; written to {args.json} and {png}" if png else ""))
+    return 0
+
+
+# ---------------------------------------------------------------------------- clusters
+
+
+def _register_cluster(cs: argparse._SubParsersAction) -> None:
+    from paradigmlab.costmodel.cluster.training import RECOMPUTE, SCHEDULES
+
+    hw_help = ("cluster preset (dgx-a100-superpod, dgx-h100-superpod, gb200-nvl72, deepseek-h800, meta-h100-roce, "
+               "jean-zay-a100), a cluster .json/.toml file, or a GPU with a default cluster (a100-80gb, h100-sxm, "
+               "h800, gb200)")
+    q = cs.add_parser("plan", help="training on a cluster: the fastest feasible TP/PP/DP/CP/EP plan, or the price of one",
+                      epilog=JSON_HELP + " Give --tp/--pp/... to price that plan instead of searching; "
+                                         "--deadline-days with --tokens to find the cheapest GPU count.")
+    q.add_argument("--model", required=True, help="model preset (llama-3-70b, deepseek-v3, ...) or .json/.toml file")
+    q.add_argument("--gpus", type=positive_int, help="GPU count (required unless --deadline-days)")
+    q.add_argument("--hardware", "--cluster", dest="hardware", required=True, help=hw_help)
+    q.add_argument("--seq", type=positive_int, default=4096, help="sequence length (default 4096)")
+    q.add_argument("--batch", type=positive_int, default=None, help="global batch in sequences (default ~4M tokens)")
+    q.add_argument("--dtype", default="bf16", choices=("bf16", "fp8"), help="matmul precision")
+    q.add_argument("--top", type=positive_int, default=10, help="plans to list")
+    for deg in ("tp", "pp", "dp", "cp", "ep"):
+        q.add_argument(f"--{deg}", type=positive_int, help=f"{deg.upper()} degree (prices this plan instead of searching)")
+    q.add_argument("--microbatch", type=positive_int)
+    q.add_argument("--schedule", choices=SCHEDULES)
+    q.add_argument("--vp", type=positive_int, help="virtual stages per GPU (interleaved schedule)")
+    q.add_argument("--recompute", choices=RECOMPUTE)
+    q.add_argument("--zero", type=int, choices=(0, 1, 2, 3))
+    q.add_argument("--uneven-stages", action="store_true", help="allow PP that does not divide the layers")
+    q.add_argument("--deadline-days", type=positive_float, help="find the cheapest GPU count meeting this deadline")
+    q.add_argument("--tokens", type=positive_float, help="training tokens (with --deadline-days)")
+    q.add_argument("--gpu-counts", type=positive_int, nargs="+", default=[256, 512, 1024, 2048, 4096, 8192, 16384],
+                   help="GPU counts the deadline search tries")
+    add_json_option(q, "the plan(s), breakdowns and memory")
+    q.add_argument("--png", default=None, help="step-time breakdown of the listed plans")
+    mark_output_files(q, "png")
+    q.set_defaults(func=_run_plan)
+    v = cs.add_parser("serve", help="serving on P/D-disaggregated pools: GPUs per pool for a request rate and "
+                                    "TTFT / TPOT targets", epilog=JSON_HELP)
+    v.add_argument("--model", required=True)
+    v.add_argument("--hardware", "--cluster", dest="hardware", required=True, help=hw_help)
+    v.add_argument("--rate", type=positive_float, required=True, help="requests per second")
+    v.add_argument("--prompt", type=positive_int, default=2048)
+    v.add_argument("--output", type=positive_int, default=256)
+    v.add_argument("--ttft-ms", type=positive_float, default=1000.0, help="time-to-first-token target")
+    v.add_argument("--tpot-ms", type=positive_float, default=50.0, help="time-per-output-token target")
+    v.add_argument("--dtype", default="bf16", help="weight dtype")
+    v.add_argument("--kv-dtype", default="bf16")
+    add_json_option(v, "both pools")
+    v.set_defaults(func=_run_serve)
+    c = cs.add_parser("checkpoint", help="checkpoint size and write time, and the Young/Daly interval for a failure rate",
+                      epilog=JSON_HELP)
+    c.add_argument("--model", required=True)
+    c.add_argument("--hardware", "--cluster", dest="hardware", required=True, help=hw_help)
+    c.add_argument("--gpus", type=positive_int, required=True)
+    c.add_argument("--storage-gbs", type=positive_float, help="parallel file system write bandwidth, GB/s")
+    c.add_argument("--gpu-mtbf-hours", type=positive_float, help="mean GPU-hours between job-killing failures")
+    c.add_argument("--sync", action="store_true", help="blocking checkpoints (default: asynchronous)")
+    add_json_option(c, "the checkpoint plan")
+    c.set_defaults(func=_run_checkpoint)
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from paradigmlab.costmodel.experiments import deadline_plan, training_plan
+
+    if args.deadline_days is not None:
+        if args.tokens is None:
+            raise ValueError("--deadline-days needs --tokens (how many tokens to train)")
+        res = deadline_plan(args.model, args.hardware, args.tokens, args.deadline_days, args.gpu_counts, args.seq,
+                            args.batch, args.dtype)
+        write_json_option(args, res)
+        if not json_to_stdout(args):
+            print(f"{res['model']} on {res['cluster']}: {args.tokens:.3g} tokens within {args.deadline_days:g} days "
+                  f"({res['calibration']})")
+            for r in res["rows"]:
+                print(f"  {r['gpus']:6d} GPUs: " + (r["error"] if "error" in r else
+                      f"{r['days']:8.2f} days, {r['gpu_hours']:12,.0f} GPU-h, MFU {r['mfu']:.1%}  {r['plan']}"
+                      + ("" if r["meets_deadline"] else "  (misses the deadline)")))
+            b = res["best"]
+            print(f"cheapest meeting the deadline: {b['gpus']} GPUs, {b['gpu_hours']:,.0f} GPU-h" if b else
+                  "no GPU count tried meets the deadline")
+        return 0 if res["best"] else 1
+    if args.gpus is None:
+        raise ValueError("--gpus is required (or --deadline-days with --tokens)")
+    given = {k: getattr(args, k) for k in ("tp", "pp", "dp", "cp", "ep", "microbatch", "schedule", "recompute", "zero")
+             if getattr(args, k) is not None}
+    if args.vp is not None:
+        given["virtual_stages"] = args.vp
+    if args.uneven_stages:
+        given["uneven_stages"] = True
+    if given:
+        for deg in ("tp", "pp", "cp"):
+            given.setdefault(deg, 1)
+        given.setdefault("dp", args.gpus // (given["tp"] * given["pp"] * given["cp"]) or 1)
+    res = training_plan(args.model, args.gpus, args.hardware, args.seq, args.batch, args.dtype, given or None, args.top)
+    steps = res.pop("_steps")
+    write_json_option(args, res)
+    if args.png and steps:
+        from paradigmlab.costmodel.cluster.planner import plot_breakdown
+
+        plot_breakdown(steps, args.png, f"{res['model']} on {args.gpus} x {res['cluster']['gpu']}")
+    if json_to_stdout(args):
+        return 0
+    print(f"{res['model']} ({res['params'] / 1e9:.1f}B) on {args.gpus} GPUs of {res['cluster']['name']}: seq "
+          f"{res['seq_len']}, global batch {res['global_batch']}, {res['dtype']}; {res['calibration']}")
+    if res["mode"] == "search":
+        print(f"searched {res['evaluated']} plans in {res['search_seconds']:.2f} s ({res['plans_per_s']:,.0f}/s); "
+              f"{res['feasible']} fit in memory" + (f"; rejected: {res['rejected']}" if res["rejected"] else ""))
+    print(f"{'plan':52s} {'s/step':>8s} {'MFU':>6s} {'tok/s/GPU':>10s} {'mem GB':>7s}  compute/recomp/bubble/comm")
+    for st in steps:
+        b = st.breakdown()
+        print(f"{st.plan.label():52s} {st.seconds:8.3f} {st.mfu:6.1%} {st.tokens_per_s_per_gpu:10.0f} "
+              f"{st.memory['total'] / 1e9:7.1f}  " + "/".join(f"{b[k] / st.seconds:.0%}" for k in
+                                                           ("compute", "recompute", "bubble", "communication")))
+        for reason in st.reasons:
+            print(f"  NOT FEASIBLE: {reason}")
+    if res["mode"] == "search" and not steps:
+        print("no plan fits in memory")
+        return 1
+    return 0 if steps and steps[0].feasible else 1
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from paradigmlab.costmodel.experiments import serving_plan
+
+    res = serving_plan(args.model, args.hardware, args.rate, args.prompt, args.output, args.ttft_ms / 1e3,
+                       args.tpot_ms / 1e3, args.dtype, args.kv_dtype)
+    write_json_option(args, res.to_dict())
+    if json_to_stdout(args):
+        return 0
+    print(f"{res.model} on {res.cluster}: {res.rate_rps:g} req/s, prompt {res.prompt}, output {res.output}; "
+          f"targets TTFT {res.ttft_target_s * 1e3:g} ms, TPOT {res.tpot_target_s * 1e3:g} ms ({res.calibration})")
+    for pool in (res.prefill, res.decode):
+        print(f"  {pool.phase:7s} pool: {pool.replicas} x TP{pool.tp} (batch {pool.batch}) = {pool.gpus} GPUs; "
+              f"{'step' if pool.phase == 'prefill' else 'TPOT'} {pool.latency_s * 1e3:.1f} ms, utilisation "
+              f"{pool.utilisation:.0%}, memory/GPU {pool.memory_per_gpu / 1e9:.1f} GB")
+    print(f"  TTFT {res.ttft_s * 1e3:.1f} ms (KV transfer {res.kv_transfer_s * 1e3:.2f} ms); {res.gpus} GPUs in all")
+    return 0
+
+
+def _run_checkpoint(args: argparse.Namespace) -> int:
+    from paradigmlab.costmodel.experiments import checkpointing
+
+    res = checkpointing(args.model, args.hardware, args.gpus, args.storage_gbs, args.gpu_mtbf_hours, not args.sync)
+    write_json_option(args, res)
+    if json_to_stdout(args):
+        return 0
+    print(f"{res['model']} on {res['gpus']} GPUs of {res['cluster']}: checkpoint {res['bytes'] / 1e12:.2f} TB, write "
+          f"{res['write_s']:.1f} s at {res['storage_write_gbs']:g} GB/s, training stalls {res['stall_s']:.2f} s")
+    print(f"  job MTBF {res['job_mtbf_s'] / 3600:.2f} h (GPU MTBF {res['gpu_mtbf_hours']:g} h / {res['gpus']}); "
+          f"checkpoint every {res['interval_s'] / 60:.1f} min (Daly; Young {res['young_interval_s'] / 60:.1f} min); "
+          f"expected loss {res['wasted_fraction']:.1%} of wall time (restart {res['restart_s']:g} s)")
     return 0

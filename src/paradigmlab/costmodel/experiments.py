@@ -389,3 +389,189 @@ def json_ready(obj: Any) -> Any:
     if hasattr(obj, "__dataclass_fields__"):
         return json_ready(asdict(obj))
     return obj
+
+
+# ---------------------------------------------------------------------------- clusters (costmodel.cluster)
+
+#: The cluster a bare GPU name stands for in ``costmodel plan|serve --hardware``.
+DEFAULT_CLUSTER = {"a100-80gb": "dgx-a100-superpod", "h100-sxm": "dgx-h100-superpod", "h800": "deepseek-h800",
+                   "gb200": "gb200-nvl72"}
+
+
+def cluster_for(hardware: str | Path):
+    """A cluster preset or file, or the default cluster of a GPU preset (``h100-sxm`` -> ``dgx-h100-superpod``)."""
+    from paradigmlab.costmodel.cluster.network import load_cluster
+    from paradigmlab.costmodel.presets import preset_names
+
+    name = str(hardware)
+    if name.lower() in DEFAULT_CLUSTER:
+        return load_cluster(DEFAULT_CLUSTER[name.lower()])
+    if name.lower() in preset_names("hardware"):
+        raise ValueError(f"GPU '{name}' has no default cluster; give a cluster preset "
+                         f"({', '.join(preset_names('cluster'))}) or a cluster .json/.toml file")
+    return load_cluster(hardware)
+
+
+def default_global_batch(seq_len: int, tokens: int = 1 << 22) -> int:
+    """Sequences in a ~4M-token global batch (Llama 3's first stage), at least one."""
+    return max(1, tokens // seq_len)
+
+
+def training_plan(model: str | Path, gpus: int, hardware: str | Path, seq_len: int = 4096,
+                  global_batch: int | None = None, dtype: str = "bf16", plan: dict | None = None,
+                  top: int = 10) -> dict:
+    """``costmodel plan``: price one given plan (``plan`` = ParallelPlan fields) or search for the fastest."""
+    from paradigmlab.costmodel.cluster.planner import search
+    from paradigmlab.costmodel.cluster.training import ParallelPlan, train_step
+    from paradigmlab.costmodel.cluster.validation import cluster_calibration
+
+    cfg, cluster = load_model(model), cluster_for(hardware)
+    gb = global_batch or default_global_batch(seq_len)
+    cal, note = cluster_calibration(cluster.gpu, dtype)
+    out = {"model": cfg.name, "params": cfg.n_params(), "cluster": cluster.to_dict(), "gpus": gpus, "seq_len": seq_len,
+           "global_batch": gb, "dtype": dtype, "calibration": note}
+    if plan:
+        step = train_step(cfg, ParallelPlan(dtype=dtype, **plan), cluster, seq_len, gb, cal, gpus=gpus)
+        return {**out, "mode": "evaluate", "step": step.to_dict(), "_steps": [step]}
+    res = search(cfg, cluster, gpus, seq_len, gb, cal, dtype, top=top)
+    return {**out, "mode": "search", **res.to_dict(), "_steps": res.top}
+
+
+def deadline_plan(model: str | Path, hardware: str | Path, tokens: float, deadline_days: float,
+                  gpu_counts: list[int], seq_len: int = 4096, global_batch: int | None = None,
+                  dtype: str = "bf16") -> dict:
+    """``costmodel plan --deadline-days``: the cheapest GPU count (and its fastest plan) that meets the deadline."""
+    from paradigmlab.costmodel.cluster.planner import cheapest_for_deadline
+    from paradigmlab.costmodel.cluster.validation import cluster_calibration
+
+    cfg, cluster = load_model(model), cluster_for(hardware)
+    cal, note = cluster_calibration(cluster.gpu, dtype)
+    res = cheapest_for_deadline(cfg, cluster, tokens, deadline_days, sorted(gpu_counts), seq_len,
+                                global_batch or default_global_batch(seq_len), cal, dtype)
+    return {"model": cfg.name, "cluster": cluster.name, "calibration": note, **res}
+
+
+def serving_plan(model: str | Path, hardware: str | Path, rate_rps: float, prompt: int, output: int,
+                 ttft_s: float, tpot_s: float, weight_dtype: str = "bf16", kv_dtype: str = "bf16"):
+    """``costmodel serve``: P/D pools for a request rate, with each phase's bundled calibration where one exists."""
+    from paradigmlab.costmodel.cluster.serving import serve_plan
+
+    cfg, cluster = load_model(model), cluster_for(hardware)
+    hw = cluster.hardware
+    cals, notes = {}, []
+    for phase in ("prefill", "decode"):
+        try:
+            cals[phase] = calibration_for(hw, calibrated=True, phase=phase)
+            notes.append(f"{phase}: fitted to bundled {hw.name} measurements")
+        except ValueError:
+            # Borrow the A100 gpt-fast decode fit (HBM efficiency and per-kernel overhead carry over best).
+            cals[phase] = calibration_for(load_hardware("a100-80gb"), calibrated=True, phase=phase)
+            notes.append(f"{phase}: borrowed a100-80gb fit (no bundled {hw.name} {phase} measurements)")
+    return serve_plan(cfg, cluster, rate_rps, prompt, output, ttft_s, tpot_s, weight_dtype, kv_dtype,
+                      cals["prefill"], cals["decode"], "; ".join(notes))
+
+
+def checkpointing(model: str | Path, hardware: str | Path, gpus: int, storage_gbs: float | None = None,
+                  gpu_mtbf_hours: float | None = None, asynchronous: bool = True) -> dict:
+    """Checkpoint size, write time and the Young/Daly interval on a cluster (its storage and MTBF unless given)."""
+    from paradigmlab.costmodel.cluster.storage import checkpoint_plan
+
+    cfg, cluster = load_model(model), cluster_for(hardware)
+    storage = storage_gbs or cluster.storage_write_gbs
+    mtbf = gpu_mtbf_hours or cluster.gpu_mtbf_hours
+    if storage is None or mtbf is None:
+        raise ValueError(f"cluster '{cluster.name}' states no storage bandwidth / GPU MTBF: give --storage-gbs and "
+                         f"--gpu-mtbf-hours")
+    res = checkpoint_plan(cfg, gpus, storage, mtbf, asynchronous)
+    return {"model": cfg.name, "cluster": cluster.name, "gpus": gpus, "storage_write_gbs": storage,
+            "gpu_mtbf_hours": mtbf, **res.to_dict()}
+
+
+def scale_up_study(model: str, gpus: int, seq_len: int, global_batch: int, dtype: str = "bf16",
+                   sizes: tuple[int, ...] = (8, 16, 32, 72), base: str = "dgx-h100-superpod",
+                   fixed: dict | None = None) -> list[dict]:
+    """The paper's case for scale-up domains: the best plan (and a ``fixed`` one) as the NVLink domain grows,
+    GPUs and NICs unchanged."""
+    from dataclasses import replace
+
+    from paradigmlab.costmodel.cluster.network import load_cluster
+    from paradigmlab.costmodel.cluster.planner import search
+    from paradigmlab.costmodel.cluster.training import ParallelPlan, train_step
+    from paradigmlab.costmodel.cluster.validation import cluster_calibration
+
+    cluster = load_cluster(base)
+    cal, _ = cluster_calibration(cluster.gpu, dtype)
+    cfg = load_model(model)
+    rows = []
+    for size in sizes:
+        c = replace(cluster, scale_up_size=size)
+        res = search(cfg, c, gpus, seq_len, global_batch, cal, dtype, top=1)
+        rows.append({"scale_up_size": size, "which": "best plan", **_study_row(res.best), "evaluated": res.evaluated})
+        if fixed is not None:
+            step = train_step(cfg, ParallelPlan(dtype=dtype, **fixed), c, seq_len, global_batch, cal, gpus=gpus)
+            rows.append({"scale_up_size": size, "which": "fixed plan", **_study_row(step)})
+    return rows
+
+
+def _study_row(step) -> dict:
+    return {"plan": step.plan.label(), "step_s": step.seconds, "mfu": step.mfu, "exposed_comm_s": step.exposed_comm_s,
+            "ep_comm_s": step.comm_s["ep"], "tp_comm_s": step.comm_s["tp"], "bubble_s": step.bubble_s,
+            "feasible": step.feasible}
+
+
+def cluster_report(out_dir: Path) -> dict:
+    """The report's cluster subsection: validation, best plans (70B dense and DeepSeek-V3 on 1,024 and 16,384 H100),
+    the scale-up study, a serving and a checkpoint example, with the breakdown and validation PNGs."""
+    from paradigmlab.costmodel.cluster.planner import plot_breakdown
+    from paradigmlab.costmodel.cluster.validation import validate_cluster
+
+    val = validate_cluster()
+    plans = []
+    figs = []
+    for model, seq, gb, dtype in (("llama-3-70b", 8192, 2048, "bf16"), ("deepseek-v3", 4096, 15360, "fp8")):
+        for gpus in (1024, 16384):
+            res = training_plan(model, gpus, "h100-sxm", seq, gb, dtype, top=5)
+            steps = res.pop("_steps")
+            plans.append({k: res[k] for k in ("model", "gpus", "seq_len", "global_batch", "dtype", "evaluated",
+                                              "feasible", "plans_per_s", "best", "calibration")})
+            if gpus == 1024:
+                fig = plot_breakdown(steps, Path(out_dir) / f"cluster_breakdown_{model}.png",
+                                     f"{model} on {gpus} H100 (DGX SuperPOD), seq {seq}, batch {gb}: 5 fastest plans")
+                figs.append(fig.name)
+    figs.append(plot_validation(val, Path(out_dir) / "cluster_validation.png").name)
+    scale = scale_up_study("deepseek-v3", 1024, 4096, 15360, "fp8",
+                           fixed=dict(tp=1, pp=16, dp=64, ep=64, schedule="1f1b", uneven_stages=True, recompute="full"))
+    serve = serving_plan("llama-3-70b", "h100-sxm", 20.0, 2048, 256, 1.0, 0.05, "fp8").to_dict()
+    ckpt = checkpointing("llama-3.1-405b", "meta-h100-roce", 16384)
+    return {"validation": val, "plans": plans, "scale_up": scale, "serving": serve, "checkpoint": ckpt, "figures": figs}
+
+
+def plot_validation(result: dict, path: Path) -> Path:
+    """Predicted against measured step time, calibration and held-out rows marked, the +-15 % band drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from paradigmlab.report import save_figure
+
+    fig, ax = plt.subplots(figsize=(6, 5.2))
+    groups = sorted({r["group"] for r in result["rows"]})
+    for i, g in enumerate(groups):
+        for split, marker in (("calibration", "s"), ("held-out", "o")):
+            rows = [r for r in result["rows"] if r["group"] == g and r["split"] == split]
+            if rows:
+                ax.loglog([r["measured_s"] for r in rows], [r["predicted_s"] for r in rows], marker, color=f"C{i}",
+                          mfc="none" if split == "calibration" else f"C{i}", label=f"{g} {split}")
+    lo = min(min(r["measured_s"], r["predicted_s"]) for r in result["rows"]) / 1.5
+    hi = max(max(r["measured_s"], r["predicted_s"]) for r in result["rows"]) * 1.5
+    xs = np.array([lo, hi])
+    ax.plot(xs, xs, "k-", lw=1)
+    ax.fill_between(xs, xs * (1 - result["tolerance"]), xs * (1 + result["tolerance"]), color="grey", alpha=0.2,
+                    label=f"+-{result['tolerance']:.0%}")
+    ax.set_xlabel("published seconds per step")
+    ax.set_ylabel("predicted seconds per step")
+    ax.set_title("Cluster model vs published training runs", fontsize=10)
+    ax.legend(fontsize=7)
+    ax.grid(True, which="both", alpha=0.3)
+    return save_figure(fig, path)
