@@ -317,3 +317,17 @@ def test_cli_plan_errors(argv, message, capsys):
         base += ["--hardware", "h100-sxm"]
     assert main(base + argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_looped_models_keep_their_shared_block_on_every_stage():
+    cfg = load_model("looped-gpt2-k3r12")  # 3 unique layers run 12 times: 36 executed layers
+    block = 2.0 * cfg.block_params()
+    four = train_step(cfg, ParallelPlan(pp=4, dp=2, zero=0), H100, 1024, 64, CAL)
+    assert four.memory["weights"] >= block  # each stage runs (and holds) all 3 unique layers
+    # no data parallelism, yet the stages' copies of the block must sum their gradients
+    alone = train_step(cfg, ParallelPlan(pp=4, dp=1, zero=0, dp_overlap=False), H100, 1024, 64, CAL)
+    assert alone.comm_s["dp"] > 0
+    dense = train_step(load_model("gpt2"), ParallelPlan(pp=4, dp=1, zero=0, dp_overlap=False), H100, 1024, 64, CAL)
+    assert dense.comm_s["dp"] == 0
+    with pytest.raises(ValueError, match="does not divide the 36 executed layers"):
+        train_step(cfg, ParallelPlan(pp=5, dp=1), H100, 1024, 64, CAL)

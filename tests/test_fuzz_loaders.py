@@ -409,8 +409,10 @@ def binary_seed_files(tmp_path_factory):
 def test_mutation_corpus(tmp_path, loader, request):
     seed_files = (request.getfixturevalue("binary_seed_files") if loader in BINARY_LOADERS else seeds(tmp_path))[loader]
     files, kind_of = corpus(tmp_path, loader, seed_files)
-    outcomes = run_worker(loader, files)
-    assert len(outcomes) == len(files)
+    # one worker process for the corpus and the seeds (each start imports torch: seconds on a 2-core machine)
+    both = run_worker(loader, files + seed_files)
+    outcomes, ok = both[:len(files)], both[len(files):]
+    assert len(outcomes) == len(files) and len(ok) == len(seed_files)
     bad = [o for o in outcomes if o["status"] not in ("clean", "accepted")]
     text_seed = {str(f) for f in files if Path(f).suffix in (".txt", ".cnf", ".qubo", ".json")}
     must = set(STRUCTURED_MUST_REFUSE.get(loader, ())) | (set(MUST_REFUSE) if loader in TEXT_LOADERS else set())
@@ -421,7 +423,6 @@ def test_mutation_corpus(tmp_path, loader, request):
     assert not bad, "\n".join(f"{kind_of[o['file']]}: {o['file']}: {o['status']} {o.get('type', '')}: "
                               f"{o.get('message', '')[:200]}" for o in bad[:10])
     assert counts["clean"] > len(files) // 3  # the corpus really exercises the error paths
-    ok = run_worker(loader, seed_files)
     assert all(o["status"] == "accepted" for o in ok), ok  # and the seeds themselves load
 
 

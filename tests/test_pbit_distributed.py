@@ -35,16 +35,17 @@ def frequencies(states: np.ndarray) -> np.ndarray:
 def test_split_sampler_is_exact_against_enumeration(processes):
     model = small_model()
     p = exact_law(model)
-    res = sample_distributed(model, processes, num_chains=128, num_sweeps=1100, burn_in=100, thin=1, seed=3)
-    assert res.states.shape == (128 * 1000, model.num_nodes)
+    res = sample_distributed(model, processes, num_chains=128, num_sweeps=600, burn_in=100, thin=1, seed=3)
+    assert res.states.shape == (128 * 500, model.num_nodes)
     assert res.info["processes"] == processes and res.info["partition"]["cut_edges"] > 0  # the split is real
     tv = 0.5 * np.abs(frequencies(res.states) - p).sum()
     m = len(res.states)
     floor = 0.5 * np.abs(np.random.default_rng(0).multinomial(m, p) / m - p).sum()  # i.i.d. sample of that size
+    print(f"TV {tv:.4f}, i.i.d. floor {floor:.4f}")
     assert tv < 2 * floor + 0.01, (tv, floor)
     assert np.allclose(res.energies, model.energy(res.states))
-    # the reads are those of the one-process sampler: chains 0..127 after sweeps 101..1100
-    assert res.sweep.min() == 101 and res.sweep.max() == 1100 and set(res.chain.tolist()) == set(range(128))
+    # the reads are those of the one-process sampler: chains 0..127 after sweeps 101..600
+    assert res.sweep.min() == 101 and res.sweep.max() == 600 and set(res.chain.tolist()) == set(range(128))
 
 
 def test_cli_processes_2_has_the_law_of_one_process(tmp_path):
