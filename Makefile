@@ -25,7 +25,7 @@ reproduce-full: $(STAMP)
 	$(BIN)/paradigmlab reproduce --out report
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests
 
 $(BSTAMP): $(STAMP)
 	$(BIN)/pip install -q -e ".[test,bench]" torch==2.13.0

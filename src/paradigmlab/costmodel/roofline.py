@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Sequence
 
 import numpy as np
@@ -135,9 +136,13 @@ def fit_calibration(
         vals = {name: float(v) * scale[name] for name, v in zip(free, x)}
         return Calibration(**vals)
 
+    # The step totals do not depend on the calibration: sum each Costs' operations once, not at every evaluation.
+    totals = [(SimpleNamespace(flops=c.flops, bytes=c.bytes, kernels=c.kernels, comm_bytes=c.comm_bytes, tp=c.tp,
+                               weight_dtype=c.weight_dtype), s) for c, s in points]
+
     def residuals(x: np.ndarray) -> np.ndarray:
         cal = make(x)
-        return np.array([math.log(predict(c, hw, cal).seconds / s) for c, s in points])
+        return np.array([math.log(predict(c, hw, cal).seconds / s) for c, s in totals])
 
     res = least_squares(residuals, [x0[n] for n in free], bounds=([lo[n] for n in free], [hi[n] for n in free]))
     return make(res.x)

@@ -7,10 +7,24 @@ classic layered models on the same engine; ``ais`` estimates partition
 functions.
 """
 
-from paradigmlab.ebm.ais import AISResult, ais_log_partition, exact_log_partition
-from paradigmlab.ebm.dbm import SparseDBM
-from paradigmlab.ebm.rbm import DBN, RBM
-from paradigmlab.ebm.training import TrainConfig, Trainer
+import importlib
+
+#: Public name -> the module defining it. Imported on first use (PEP 562), so that ``paradigmlab --help`` and the
+#: other paradigms' commands do not pay for scikit-learn and the numba kernels.
+_EXPORTS = {"AISResult": "ais", "ais_log_partition": "ais", "exact_log_partition": "ais", "SparseDBM": "dbm",
+            "DBN": "rbm", "RBM": "rbm", "TrainConfig": "training", "Trainer": "training"}
 
 __all__ = ["SparseDBM", "RBM", "DBN", "TrainConfig", "Trainer", "AISResult", "ais_log_partition",
            "exact_log_partition"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"paradigmlab.ebm.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'paradigmlab.ebm' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)
