@@ -446,7 +446,7 @@ def train_step(cfg: TransformerConfig, plan: ParallelPlan, cluster: Cluster, seq
               "dualpipe": max(0.0, plan.pp / 2 - 1.0) * 2.0 / 3.0}[plan.schedule]
 
     # Data-parallel gradient reduction (+ parameter all-gather under ZeRO), overlapped with the last backward.
-    dense, expert, copies = _stage_params(cfg, plan, 0 if per_stage.index(slow) == 0 else per_stage.index(slow))
+    dense, expert, copies = _stage_params(cfg, plan, per_stage.index(slow))
     exp_g = group(max(1, plan.dp * plan.cp // plan.ep), plan.tp * plan.cp * plan.ep, cluster)
     dp_t = 0.0
     for n_params, g in ((dense, dp_g), (expert, exp_g)):
