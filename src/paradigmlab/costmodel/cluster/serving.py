@@ -27,6 +27,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from paradigmlab.costmodel.cluster.network import Cluster
+from paradigmlab.costmodel.cluster.training import USABLE_MEMORY
 from paradigmlab.costmodel.dtypes import bytes_per_element
 from paradigmlab.costmodel.hardware import Hardware
 from paradigmlab.costmodel.pd import kv_transfer_seconds
@@ -34,7 +35,6 @@ from paradigmlab.costmodel.roofline import Calibration, predict
 from paradigmlab.costmodel.transformer import TransformerConfig, decoder_costs, memory_bytes
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
-USABLE_MEMORY = 0.9
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from paradigmlab.costmodel.cluster.network import Cluster, load_cluster
-from paradigmlab.costmodel.cluster.training import RECOMPUTE, ParallelPlan, check_plan, memory_per_gpu, train_step
+from paradigmlab.costmodel.cluster.training import (RECOMPUTE, USABLE_MEMORY, ParallelPlan, check_plan, memory_per_gpu,
+                                                    train_step)
 from paradigmlab.costmodel.presets import load_preset
 from paradigmlab.costmodel.roofline import Calibration
 from paradigmlab.costmodel.transformer import TransformerConfig, load_model
@@ -112,7 +113,7 @@ def resolve_plan(row: dict, cfg: TransformerConfig) -> tuple[ParallelPlan, str]:
     if not auto:
         return plan, plan.recompute
     cluster = load_cluster(row["cluster"])
-    usable = cluster.hardware.memory_gb * 1e9 * 0.9
+    usable = cluster.hardware.memory_gb * 1e9 * USABLE_MEMORY
     m = check_plan(cfg, plan, None, row["seq"], row["batch"])
     for mode in RECOMPUTE:
         cand = replace(plan, recompute=mode)
