@@ -19,6 +19,7 @@ from paradigmlab.costmodel.cluster.training import activation_bytes_per_layer, c
 from paradigmlab.costmodel.cluster.validation import (build_model, formula_flops, load_measurements,
                                                       measured_seconds, validate_cluster)
 from paradigmlab.costmodel.roofline import Calibration
+from paradigmlab.costmodel.transformer import decoder_costs
 
 H100 = load_cluster("dgx-h100-superpod")
 CAL = Calibration(0.8, 0.6, 5e-6)
@@ -117,8 +118,7 @@ def test_one_gpu_compute_lies_between_the_roofline_bounds():
     cfg = load_model("llama-3-8b")
     hw = H100.hardware
     st = train_step(cfg, ParallelPlan(), H100, 2048, 1, Calibration())
-    flops = 3 * sum(o.flops for o in __import__("paradigmlab.costmodel.transformer", fromlist=["x"])
-                    .decoder_costs(cfg, "prefill", 1, 2048).ops)
+    flops = 3 * sum(o.flops for o in decoder_costs(cfg, "prefill", 1, 2048).ops)
     assert st.compute_s >= 0.99 * flops / hw.peak("bf16")[0]
     assert st.compute_s <= 3 * flops / hw.peak("bf16")[0]
     assert 0.3 < st.mfu <= 1.0

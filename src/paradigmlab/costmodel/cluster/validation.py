@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from paradigmlab.costmodel.cluster.network import Cluster, load_cluster
+from paradigmlab.costmodel.cluster.network import load_cluster
 from paradigmlab.costmodel.cluster.training import (RECOMPUTE, USABLE_MEMORY, ParallelPlan, check_plan, memory_per_gpu,
                                                     train_step)
 from paradigmlab.costmodel.presets import load_preset
