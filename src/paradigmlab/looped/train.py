@@ -22,14 +22,13 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 from tqdm import tqdm
 
 from paradigmlab.cliutil import add_out_option
 from paradigmlab.data.text import TextData, load_text_data
 from paradigmlab.looped.model import LoopedConfig, LoopedLM
 from paradigmlab.measure import atomic_path, remove_stale_temporaries, write_json_atomic
-from paradigmlab.trainer import check_weights, load_torch_file
+from paradigmlab.trainer import check_weights, load_torch_file, torchrun_group
 from paradigmlab.validate import integer, number, writable_dir
 
 CHECKPOINT = "ckpt.pt"
@@ -122,28 +121,11 @@ class TrainResult:
 @dataclass
 class _Dist:
     rank: int = 0
-    local_rank: int = 0
     world: int = 1
 
     @property
     def main(self) -> bool:
         return self.rank == 0
-
-
-def _setup_distributed(device_name: str) -> tuple[_Dist, torch.device]:
-    """Join the torchrun process group if launched by torchrun; pick the device."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    d = _Dist(int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world)
-    if device_name == "auto":
-        device_name = "cuda" if torch.cuda.is_available() else "cpu"
-    if device_name == "cuda" and world > 1:
-        device_name = f"cuda:{d.local_rank}"
-    device = torch.device(device_name)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return d, device
 
 
 @functools.lru_cache(maxsize=4)
@@ -274,7 +256,14 @@ def train(
     if model_config.vocab_size < data.tokenizer.vocab_size:
         raise ValueError(f"vocab_size={model_config.vocab_size} < tokenizer vocabulary {data.tokenizer.vocab_size}")
     objective = objective or NextToken()
-    rank, device = _setup_distributed(tc.device)
+    # the torchrun group (gloo on CPU, NCCL on CUDA) is the trainer's: joined here, left when the run ends
+    with torchrun_group(tc.device) as (rank, world, device_name):
+        return _train_in_group(model_config, tc, data, resume, stop_at, allow_changes, objective,
+                               _Dist(rank, world), torch.device(device_name))
+
+
+def _train_in_group(model_config: LoopedConfig, tc: TrainConfig, data: TextData, resume: bool, stop_at: int | None,
+                    allow_changes: bool, objective, rank: _Dist, device: torch.device) -> TrainResult:
     if device.type == "cpu":
         torch.set_flush_denormal(True)  # looped small-init models hit denormals and slow down many times
     torch.manual_seed(tc.seed)
@@ -445,8 +434,6 @@ def run_from_args(args: argparse.Namespace) -> TrainResult:
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"best val loss {res.best_val_loss:.4f} nats/token = {data.bits_per_byte(res.best_val_loss):.4f} bits/byte; "
               f"{res.tokens_per_s:,.0f} tokens/s; MFU {100 * res.mfu:.2f}%")
-    if dist.is_initialized():
-        dist.destroy_process_group()
     return res
 
 
