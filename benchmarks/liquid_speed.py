@@ -170,6 +170,41 @@ def measure_shape(shape: dict, repeats: int) -> list[dict]:
     return rows
 
 
+GEMM_OPS = ("aten::mm", "aten::addmm", "aten::bmm")
+
+
+def gemm_seconds(train_step, repeats: int = 5) -> dict:
+    """The matrix products of one call of ``train_step`` timed alone: a bound on what any fusion of the same
+    maths can reach with this BLAS. The profiler records each GEMM's shapes (forward, and backward for the
+    inputs and the weights); each distinct shape is then replayed on fresh contiguous tensors, median of
+    ``repeats``, times its count."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        train_step()
+    counts: dict = {}
+    for ev in prof.events():
+        if ev.name in GEMM_OPS:
+            shapes = tuple(tuple(s) for s in ev.input_shapes if s)
+            counts[(ev.name, shapes)] = counts.get((ev.name, shapes), 0) + 1
+    total, flops = 0.0, 0.0
+    for (name, shapes), n in counts.items():
+        args = [torch.randn(*s) for s in shapes]
+        fn = {"aten::mm": torch.mm, "aten::addmm": torch.addmm, "aten::bmm": torch.bmm}[name]
+        a, b = args[-2], args[-1]
+        flops += n * 2.0 * a.numel() * b.shape[-1]
+        for _ in range(3):
+            fn(*args)
+        ts = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn(*args)
+            ts.append(time.perf_counter() - t0)
+        total += statistics.median(ts)
+    return {"gemm_s": total, "gemm_calls": sum(counts.values()), "gemm_shapes": len(counts), "gemm_flops": flops}
+
+
 def run(shapes, repeats: int, threads: int) -> dict:
     results = []
     with torch_threads(threads):
@@ -177,6 +212,8 @@ def run(shapes, repeats: int, threads: int) -> dict:
             shape = SHAPES[name]
             rows = {row["model"]: row for row in measure_shape(shape, repeats)}
             ours, ncps = rows["ours"], rows["ncps"]
+            # the GEMM bound only means something where GEMMs carry the step (CfC); LTC's synapses are elementwise
+            floor = gemm_seconds(timed_calls(shape, "ours")[1], repeats) if shape["cell"].startswith("cfc") else None
             results.append({
                 "shape": name, **shape, "steps_per_epoch": math.ceil(shape["train_size"] / shape["batch"]),
                 "unfolds": UNFOLDS if shape["cell"] == "ltc" else None, "models": list(rows.values()),
@@ -186,10 +223,16 @@ def run(shapes, repeats: int, threads: int) -> dict:
                 "train_ratio_reference_over_ours": rows["reference"]["train_step_s"] / ours["train_step_s"],
                 "infer_ratio_ncps_over_ours": ncps["infer_us_per_step"] / ours["infer_us_per_step"],
             })
+            if floor is not None:
+                results[-1].update({"ours_gemm": floor, "gemm_share_of_ours": floor["gemm_s"] / ours["train_step_s"],
+                                    "train_ratio_bound_ncps_over_gemm": ncps["train_step_s"] / floor["gemm_s"]})
     notes = ["ncps runs XOR without timespans: it squeezes timespans[:, t] to (B,), which does not broadcast "
              "over (B, units) (its issues #81/#82); ours and the reference get per-sample elapsed times",
              "train_step_cpu_s is process CPU time; with threads > 1 it includes OpenMP spin-waits",
-             "inference: batch 1, no grad, one sequence of T steps divided by T"]
+             "inference: batch 1, no grad, one sequence of T steps divided by T",
+             "ours_gemm: the GEMMs of our training step (shapes recorded by the profiler) replayed alone; "
+             "train_ratio_bound_ncps_over_gemm = ncps's step / that time, the most any fusion of our maths could "
+             "reach against ncps with this BLAS"]
     return {"benchmark": "liquid_speed", "goal_train_ratio": GOAL_RATIO, "threads": threads, "notes": notes,
             "repeats": repeats, "torch": torch.__version__, "machine": machine_info(), "results": results}
 
@@ -253,6 +296,11 @@ def main() -> None:
               f"{r['train_ratio_cpu_ncps_over_ours']:.2f}x), "
               f"infer {r['infer_ratio_ncps_over_ours']:.2f}x; reference / ours: train "
               f"{r['train_ratio_reference_over_ours']:.2f}x")
+        g = r.get("ours_gemm")
+        if g:
+            print(f"  our step's {g['gemm_calls']} GEMMs alone: {g['gemm_s'] * 1e3:.1f} ms "
+                  f"({g['gemm_flops'] / g['gemm_s'] / 1e9:.1f} GFLOP/s, {r['gemm_share_of_ours']:.0%} of our step): "
+                  f"no fusion of these maths can beat ncps by more than {r['train_ratio_bound_ncps_over_gemm']:.2f}x")
     target = args.json or (None if args.quick else "benchmarks/results/liquid_speed.json")
     if target:
         write_json_atomic(target, report)

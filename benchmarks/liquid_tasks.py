@@ -8,6 +8,7 @@ sizes, epochs and seeds of every row. ncps rows need the bench extra (``make ben
 (Half-Cheetah) skips that task with the reason.
 
     .venv/bin/python benchmarks/liquid_tasks.py [--tasks xor,mnist1d,cheetah] [--seeds 0,1] [--runs runs/liquid_tasks]
+                                                [--keep-other-tasks]
 
 Writes benchmarks/results/liquid_tasks.json and .png (the report's full-budget table reads the JSON).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 from pathlib import Path
 
 from paradigmlab.liquid import experiments as ex
@@ -23,7 +25,7 @@ from paradigmlab.measure import machine_info, write_json_atomic
 
 #: task -> models of its row set (ncps models are dropped with a note when ncps is not installed)
 MODELS = {
-    "xor": ["cfc", "ltc", "gru", "lstm"],  # cfc-mm: 26 epochs at 150-epoch cosine reached 64 % (too slow here)
+    "xor": ["cfc", "cfc-mm", "ltc", "gru", "lstm"],
     "mnist1d": ["cfc-mm", "cfc", "gru", "lstm", "liquid-s4", "s4d", "transformer", "ncps-cfc-mm"],
     "cheetah": ["ltc", "cfc", "lstm", "gru", "liquid-s4", "ncps-ltc"],
 }
@@ -42,6 +44,9 @@ def main() -> None:
     ap.add_argument("--runs", default="runs/liquid_tasks", help="run folders (resumable)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
     ap.add_argument("--json", default="benchmarks/results/liquid_tasks.json")
+    ap.add_argument("--keep-other-tasks", action="store_true",
+                    help="keep the tables of the tasks not run now from the existing --json (each table names the "
+                         "machine it was measured on)")
     args = ap.parse_args()
     chosen = None if args.seeds is None else [int(s) for s in args.seeds.split(",")]
     have_ncps = importlib.util.find_spec("ncps") is not None
@@ -71,8 +76,14 @@ def main() -> None:
             notes.append(f"{task}: skipped ({exc})")
             print(notes[-1])
             continue
-        tables[task] = {"task": task, "seeds": task_seeds, "rows": rows,
+        tables[task] = {"task": task, "seeds": task_seeds, "rows": rows, "machine": m,
                         "recipe": {r["model"]: ex.recipe_for(task, r["model"]).__dict__ for r in rows}}
+    if args.keep_other_tasks and Path(args.json).is_file():
+        old = json.loads(Path(args.json).read_text())
+        for task, table in old.get("tables", {}).items():
+            if task not in tables:
+                tables[task] = {**table, "machine": table.get("machine", old.get("machine"))}
+                print(f"{task}: table kept from {args.json} (measured on {tables[task]['machine'].get('processor')})")
     report = {"tables": tables, "notes": notes, "machine": m, "threads": args.threads,
               "how": "test score at the best-validation epoch; seconds/epoch are medians over the epochs of each "
                      "run (runs may have shared the machine's cores with other runs)"}

@@ -4,6 +4,7 @@ claims (fused bounded at every dt, Euler diverging past its stability limit, RK4
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -183,6 +184,10 @@ def test_a_run_folder_of_another_recipe_is_not_resumed(tmp_path, monkeypatch):
     monkeypatch.setitem(ex.MODEL_RECIPES, ("xor", "cfc"), {"spec": {"backbone_units": 16}})
     with pytest.raises(ex.InputError, match="other settings .*spec"):
         ex.train_run(cfg, tmp_path, progress=False)
+    # the budget, sizes and rate are compared in the resolved config, not twice (the recipe's copy of them)
+    saved = ex.json_ready(asdict(ex.recipe_for("xor", "cfc")))
+    assert ex.same_recipe({**saved, "epochs": 7, "lr": 1.0}, saved)
+    assert not ex.same_recipe({**saved, "optimizer": "sgd"}, saved)
 
 
 def test_cli_table_and_its_errors(tmp_path, capsys):

@@ -587,23 +587,26 @@ class CfCCell(nn.Module):
         # one into the weights that read the activation (a linear map commutes with dropout's mask)
         core, pre, post = ((torch.tanh, 0.666, 1.7159) if self.activation == "lecun_tanh"
                            else (_ACTIVATION_FNS[self.activation], 1.0, 1.0))
+        # time-major inputs: each step's slice of the precomputed projections is then contiguous (addmm copies its
+        # bias operand into the output, and from a (B, T, .) layout that copy strides across T: 4x the step's cost)
+        steps = inputs.transpose(0, 1).contiguous()
         heads = (self.ff1,) if self.mode == "pure" else (self.ff1, self.ff2, self.time_a, self.time_b)
         w_heads = torch.cat([lin.weight for lin in heads])
         b_heads = torch.cat([lin.bias for lin in heads])
         if self.backbone_layers:
             first = self.backbone[0]
             w_first = first.weight * pre
-            z_in = F.linear(inputs, w_first[:, :m], first.bias * pre).unbind(1)  # input's part, all T at once
+            z_in = F.linear(steps, w_first[:, :m], first.bias * pre).unbind(0)  # input's part, all T at once
             w_x = w_first[:, m:].t()
             rest = [(lin.weight * (pre * post), lin.bias * pre) for lin in self.backbone[1:]]
             w_heads = w_heads * post
         else:  # the heads read z = [I, x] directly
-            z_in = F.linear(inputs, w_heads[:, :m], b_heads).unbind(1)
+            z_in = F.linear(steps, w_heads[:, :m], b_heads).unbind(0)
             w_x = w_heads[:, m:].t()
         w_heads_t = w_heads.t()
         if self.mixed_memory:
             lstm = self.lstm
-            gates_in = F.linear(inputs, lstm.weight_ih, lstm.bias_ih + lstm.bias_hh).unbind(1)
+            gates_in = F.linear(steps, lstm.weight_ih, lstm.bias_ih + lstm.bias_hh).unbind(0)
             w_hh = lstm.weight_hh.t()
         if self.mode == "pure":
             decay = self.w_tau.abs()

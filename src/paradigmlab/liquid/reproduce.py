@@ -90,7 +90,10 @@ def tables_markdown(tables: dict, title: str, quick: bool) -> str:
         if "skipped" in tab:
             out.append(f"**{task}**: skipped ({tab['skipped']})")
             continue
-        rows = [f"**{task}**" + (" (quick budget: fewer epochs and samples than the papers)" if quick else ""),
+        where = (tab.get("machine") or {}).get("processor")
+        rows = [f"**{task}**" + (" (quick budget: fewer epochs and samples than the papers)" if quick else "")
+                + (f" -- measured on {where}, {(tab.get('machine') or {}).get('cpu_count')} CPUs" if where and not quick
+                   else ""),
                 "", "| model | test | seeds | epochs | params | s/epoch | us/step (batch 1) | reference (source in the JSON) |",
                 "|---|---|---|---|---|---|---|---|"]
         for r in tab["rows"]:
