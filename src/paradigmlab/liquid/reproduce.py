@@ -52,8 +52,9 @@ def reproduce_section(out_dir: Path, quick: bool) -> Section:
 
     if full is not None:
         data["full_tables"] = {t: v for t, v in full.get("tables", {}).items()}
-        parts.append(tables_markdown(full.get("tables", {}), "Full-budget runs (`benchmarks/liquid_tasks.py`, "
-                                      f"{full.get('machine', {}).get('processor', 'machine in the JSON')})", quick=False))
+        # each table names its machine (a task's table can be rerun alone, on another day's machine)
+        parts.append(tables_markdown(full.get("tables", {}), "Full-budget runs (`benchmarks/liquid_tasks.py`)",
+                                     quick=False))
     const = ex.constant_classifier_scores("xor")
     data["xor_constant_classifier"] = const
     parts.append("**The published LTC failure on the bit-stream XOR.** The CfC paper reports LTC at 49.11 % "
@@ -90,10 +91,10 @@ def tables_markdown(tables: dict, title: str, quick: bool) -> str:
         if "skipped" in tab:
             out.append(f"**{task}**: skipped ({tab['skipped']})")
             continue
-        where = (tab.get("machine") or {}).get("processor")
-        rows = [f"**{task}**" + (" (quick budget: fewer epochs and samples than the papers)" if quick else "")
-                + (f" -- measured on {where}, {(tab.get('machine') or {}).get('cpu_count')} CPUs" if where and not quick
-                   else ""),
+        machine = tab.get("machine") or {}
+        where = (f" -- measured on {machine['processor']}, {machine.get('cpu_count')} CPUs"
+                 if machine.get("processor") else "")
+        rows = [f"**{task}**" + (" (quick budget: fewer epochs and samples than the papers)" if quick else where),
                 "", "| model | test | seeds | epochs | params | s/epoch | us/step (batch 1) | reference (source in the JSON) |",
                 "|---|---|---|---|---|---|---|---|"]
         for r in tab["rows"]:
