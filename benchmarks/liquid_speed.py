@@ -170,7 +170,8 @@ def measure_shape(shape: dict, repeats: int) -> list[dict]:
     return rows
 
 
-GEMM_OPS = ("aten::mm", "aten::addmm", "aten::bmm")
+#: the profiler's GEMM events and the op that replays each
+GEMM_OPS = {"aten::mm": torch.mm, "aten::addmm": torch.addmm, "aten::bmm": torch.bmm}
 
 
 def gemm_seconds(train_step, repeats: int = 5) -> dict:
@@ -190,7 +191,7 @@ def gemm_seconds(train_step, repeats: int = 5) -> dict:
     total, flops = 0.0, 0.0
     for (name, shapes), n in counts.items():
         args = [torch.randn(*s) for s in shapes]
-        fn = {"aten::mm": torch.mm, "aten::addmm": torch.addmm, "aten::bmm": torch.bmm}[name]
+        fn = GEMM_OPS[name]
         a, b = args[-2], args[-1]
         flops += n * 2.0 * a.numel() * b.shape[-1]
         for _ in range(3):
