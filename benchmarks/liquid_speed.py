@@ -170,40 +170,40 @@ def measure_shape(shape: dict, repeats: int) -> list[dict]:
     return rows
 
 
-#: the profiler's GEMM events and the op that replays each
-GEMM_OPS = {"aten::mm": torch.mm, "aten::addmm": torch.addmm, "aten::bmm": torch.bmm}
+def cfc_gemm_shapes(shape: dict) -> list:
+    """``(m, k, n, count)`` of every matrix product in one training step of our CfC (the compiled time loop of
+    :mod:`paradigmlab.liquid.cfc_kernel`): per step, the forward's state GEMMs (LSTM gates, backbone, heads)
+    and the backward's adjoints through them in reverse; at the end, each weight gradient as one GEMM over all
+    ``T * B`` rows; the input projections of all steps, forward and backward. ncps computes the same products
+    (its weight gradients as T small GEMMs each)."""
+    B, T, f, n, U = shape["batch"], shape["T"], shape["features"], shape["units"], BACKBONE_UNITS
+    H, rows = 4 * n, shape["batch"] * shape["T"]
+    g = [(B, n, U, T), (B, U, H, T), (B, H, U, T), (B, U, n, T), (n, rows, U, 1), (U, rows, H, 1),
+         (rows, f, U, 1), (f, rows, U, 1)]
+    if shape["cell"] == "cfc-mm":
+        g += [(B, n, 4 * n, T), (B, 4 * n, n, T), (n, rows, 4 * n, 1), (rows, f, 4 * n, 1), (f, rows, 4 * n, 1)]
+    return g
 
 
-def gemm_seconds(train_step, repeats: int = 5) -> dict:
-    """The matrix products of one call of ``train_step`` timed alone: a bound on what any fusion of the same
-    maths can reach with this BLAS. The profiler records each GEMM's shapes (forward, and backward for the
-    inputs and the weights); each distinct shape is then replayed on fresh contiguous tensors, median of
-    ``repeats``, times its count."""
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
-        train_step()
-    counts: dict = {}
-    for ev in prof.events():
-        if ev.name in GEMM_OPS:
-            shapes = tuple(tuple(s) for s in ev.input_shapes if s)
-            counts[(ev.name, shapes)] = counts.get((ev.name, shapes), 0) + 1
-    total, flops = 0.0, 0.0
-    for (name, shapes), n in counts.items():
-        args = [torch.randn(*s) for s in shapes]
-        fn = GEMM_OPS[name]
-        a, b = args[-2], args[-1]
-        flops += n * 2.0 * a.numel() * b.shape[-1]
+def gemm_seconds(shape: dict, repeats: int = 5) -> dict:
+    """The matrix products of one of our CfC training steps (:func:`cfc_gemm_shapes`) timed alone with torch's
+    BLAS: a bound on what any implementation of the same maths can reach on this machine. Each shape is run
+    on fresh contiguous tensors, median of ``repeats``, times its count."""
+    total, flops, calls = 0.0, 0.0, 0
+    for m, k, n, count in cfc_gemm_shapes(shape):
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        flops += count * 2.0 * m * k * n
+        calls += count
         for _ in range(3):
-            fn(*args)
+            torch.mm(a, b)
         ts = []
         for _ in range(repeats):
             t0 = time.perf_counter()
-            for _ in range(n):
-                fn(*args)
+            for _ in range(count):
+                torch.mm(a, b)
             ts.append(time.perf_counter() - t0)
         total += statistics.median(ts)
-    return {"gemm_s": total, "gemm_calls": sum(counts.values()), "gemm_shapes": len(counts), "gemm_flops": flops}
+    return {"gemm_s": total, "gemm_calls": calls, "gemm_shapes": len(cfc_gemm_shapes(shape)), "gemm_flops": flops}
 
 
 def run(shapes, repeats: int, threads: int) -> dict:
@@ -214,7 +214,7 @@ def run(shapes, repeats: int, threads: int) -> dict:
             rows = {row["model"]: row for row in measure_shape(shape, repeats)}
             ours, ncps = rows["ours"], rows["ncps"]
             # the GEMM bound only means something where GEMMs carry the step (CfC); LTC's synapses are elementwise
-            floor = gemm_seconds(timed_calls(shape, "ours")[1], repeats) if shape["cell"].startswith("cfc") else None
+            floor = gemm_seconds(shape, repeats) if shape["cell"].startswith("cfc") else None
             results.append({
                 "shape": name, **shape, "steps_per_epoch": math.ceil(shape["train_size"] / shape["batch"]),
                 "unfolds": UNFOLDS if shape["cell"] == "ltc" else None, "models": list(rows.values()),
@@ -231,7 +231,8 @@ def run(shapes, repeats: int, threads: int) -> dict:
              "over (B, units) (its issues #81/#82); ours and the reference get per-sample elapsed times",
              "train_step_cpu_s is process CPU time; with threads > 1 it includes OpenMP spin-waits",
              "inference: batch 1, no grad, one sequence of T steps divided by T",
-             "ours_gemm: the GEMMs of our training step (shapes recorded by the profiler) replayed alone; "
+             "ours_gemm: the GEMMs of our CfC training step (cfc_gemm_shapes: the compiled loop's per-step products "
+             "and its batched weight gradients) timed alone with torch's BLAS; "
              "train_ratio_bound_ncps_over_gemm = ncps's step / that time, the most any fusion of our maths could "
              "reach against ncps with this BLAS"]
     return {"benchmark": "liquid_speed", "goal_train_ratio": GOAL_RATIO, "threads": threads, "notes": notes,

@@ -246,17 +246,19 @@ def test_timespans_forms_agree():
 
 # -- the fast sequence paths are the reference loop's maths: outputs and every gradient agree ------------------
 
-def _run_and_grads(m, u, hx, ts, fast):
-    """Output, h_n and the gradients of a fixed random functional w.r.t. input, hx, timespans, parameters."""
+def _run_and_grads(m, u, hx, ts, fast, ts_grad=True):
+    """Output, h_n and the gradients of a fixed random functional w.r.t. input, hx, timespans (if ``ts_grad``),
+    parameters."""
     m.fast = fast
-    u, ts = u.clone().requires_grad_(True), ts.clone().requires_grad_(True)
+    u, ts = u.clone().requires_grad_(True), ts.clone().requires_grad_(ts_grad)
     hx = tuple(h.clone().requires_grad_(True) for h in hx)
     out, h_n = m(u, hx if len(hx) == 2 else hx[0], timespans=ts)
     h_n = h_n if isinstance(h_n, tuple) else (h_n,)
     gen = torch.Generator().manual_seed(7)
     loss = sum((t * torch.randn(t.shape, generator=gen, dtype=t.dtype)).sum() for t in (out, *h_n))
-    grads = torch.autograd.grad(loss, [u, ts, *hx, *m.parameters()])
-    return [out, *h_n], list(grads)
+    grads = torch.autograd.grad(loss, [u, *([ts] if ts_grad else []), *hx, *m.parameters()], allow_unused=True)
+    # a parameter the mode does not use (none here) would give None: compare as zeros
+    return [out, *h_n], [torch.zeros(()) if g is None else g for g in grads]
 
 
 _FAST_CASES = {
@@ -267,12 +269,19 @@ _FAST_CASES = {
     "cfc_pure": lambda: CfC(3, 5, mode="pure", backbone_units=6, mixed_memory=True),
     "cfc_no_backbone_tanh": lambda: CfC(3, 5, backbone_layers=0, activation="tanh"),
     "cfc_silu": lambda: CfC(3, 5, backbone_layers=2, backbone_units=4, activation="silu"),
+    "cfc_silu_1layer": lambda: CfC(3, 5, backbone_units=4, activation="silu", mixed_memory=True),
+    "cfc_relu_no_gate": lambda: CfC(3, 5, mode="no_gate", backbone_units=6, activation="relu"),
+    "cfc_gelu": lambda: CfC(3, 5, backbone_units=6, activation="gelu"),
 }
 
 
+@pytest.mark.parametrize("ts_grad", [True, False])
 @pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 1e-6)])
 @pytest.mark.parametrize("case", sorted(_FAST_CASES) + ["ltc_recomputed_in_blocks"])
-def test_fast_path_equals_reference_loop(case, dtype, tol, monkeypatch):
+def test_fast_path_equals_reference_loop(case, dtype, tol, ts_grad, monkeypatch):
+    """Every fast path against the reference loop. With elapsed times that need no gradient, the CfCs of at
+    most one backbone layer (and not GELU) run the compiled time loop (``cfc_kernel.CfCSequence``); with
+    them, or otherwise, the eager fast loop."""
     if case == "ltc_recomputed_in_blocks":
         # the LTC paths of large problems: synapse activations recomputed in the backward, and the batch of 4
         # run in blocks of 3 and 1 samples
@@ -292,8 +301,8 @@ def test_fast_path_equals_reference_loop(case, dtype, tol, monkeypatch):
     ts = torch.rand(B, T, dtype=dtype) * 2
     ts[1, 3] = 0.0
     hx = tuple(torch.rand(L, B, H, dtype=dtype) * 0.5 for _ in range(2 if m.mixed_memory else 1))
-    ref_out, ref_grads = _run_and_grads(m, u, hx, ts, fast=False)
-    out, grads = _run_and_grads(m, u, hx, ts, fast=True)
+    ref_out, ref_grads = _run_and_grads(m, u, hx, ts, fast=False, ts_grad=ts_grad)
+    out, grads = _run_and_grads(m, u, hx, ts, fast=True, ts_grad=ts_grad)
     for a, b in zip(out + grads, ref_out + ref_grads):
         scale = max(1.0, float(b.detach().abs().max()))
         err = float((a - b).detach().abs().max())
@@ -304,6 +313,65 @@ def test_fast_path_equals_reference_loop(case, dtype, tol, monkeypatch):
     m.fast = False
     ref_c, _ = m(u, timespans=0.7)
     assert float((fast_c - ref_c).detach().abs().max()) <= tol * max(1.0, float(ref_c.detach().abs().max()))
+
+
+def test_compiled_cfc_loop_runs_where_it_applies(monkeypatch):
+    """The CfCs of the fast-path test above do take the compiled loop (so that test checks it), and the
+    cases it does not cover fall back: GELU, two backbone layers, dropout while training, elapsed times that
+    need a gradient."""
+    from paradigmlab.liquid import cells
+
+    calls = []
+    real = cells.CfCSequence.apply
+    monkeypatch.setattr(cells.CfCSequence, "apply", lambda *a: calls.append(1) or real(*a))
+    u, ts = torch.randn(2, 3, 3), torch.rand(2, 3)
+    for case, expect in (("cfc_default_mm", 1), ("cfc_pure", 1), ("cfc_no_backbone_tanh", 1), ("cfc_silu", 0),
+                         ("cfc_gelu", 0), ("cfc_no_gate_2layers", 0)):
+        calls.clear()
+        _FAST_CASES[case]()(u, timespans=ts)
+        assert len(calls) == expect * _FAST_CASES[case]().num_layers, case
+    m = CfC(3, 4, backbone_units=8, backbone_dropout=0.3)
+    calls.clear()
+    m(u)
+    assert not calls  # dropout active in training mode
+    m.eval()
+    m(u)
+    assert calls == [1]  # eval mode: dropout is the identity
+    calls.clear()
+    m(u, timespans=ts.requires_grad_(True))
+    assert not calls
+
+
+@pytest.mark.parametrize("mode", ["default", "no_gate", "pure"])
+@pytest.mark.parametrize("mixed,backbone,activation", [(True, 1, "tanh"), (False, 0, "tanh"), (False, 1, "relu"),
+                                                         (True, 1, "silu")])
+def test_gradcheck_compiled_cfc_loop(mode, mixed, backbone, activation):
+    """The compiled loop's hand-written backward against finite differences in float64 (where its tanh is
+    numpy's), every input with a gradient: the precomputed input parts, the initial state, every weight."""
+    from paradigmlab.liquid.cfc_kernel import CfCSequence
+
+    torch.manual_seed(4)
+    T, B, n, U = 3, 2, 3, 4
+    H = n if mode == "pure" else 4 * n
+    r = lambda *s: (torch.randn(*s, dtype=torch.float64) * 0.7).requires_grad_(True)  # noqa: E731
+    spans = torch.rand(T, B, dtype=torch.float64) + 0.2
+    args = [r(T, B, 4 * n) if mixed else None, r(T, B, U if backbone else H), spans, r(B, n),
+            r(B, n) if mixed else None, r(n, 4 * n) if mixed else None, r(n, U if backbone else H),
+            r(U, H) if backbone else None, r(H) if backbone else None,
+            r(n) if mode == "pure" else None, (torch.rand(n, dtype=torch.float64) + 0.1).requires_grad_(True)
+            if mode == "pure" else None]
+    if activation == "relu":  # keep pre-activations away from relu's kink, where finite differences straddle it
+        args[1] = (args[1].detach() + 0.5 * torch.sign(args[1].detach())).requires_grad_(True)
+    idx = [i for i, a in enumerate(args) if a is not None and i != 2]
+
+    def fn(*xs):
+        full = list(args)
+        for i, x in zip(idx, xs):
+            full[i] = x
+        xs_out, c_last = CfCSequence.apply(*full, mode, activation)
+        return (xs_out, c_last) if mixed else xs_out
+
+    assert torch.autograd.gradcheck(fn, [args[i] for i in idx])
 
 
 @pytest.mark.parametrize("keep_bytes,block", [(2 ** 30, 2 ** 16), (0, 9)])

@@ -205,3 +205,23 @@ def test_bad_configuration_and_divergence_named():
         Trainer(model, mse, TrainerConfig(**CFG)).fit(TensorSet(torch.zeros(0, 5), torch.zeros(0)))
     with pytest.raises(FloatingPointError, match="training loss is nan"):
         Trainer(model, lambda m, b: mse(m, b) * float("nan"), TrainerConfig(**CFG)).fit(data)
+
+
+def test_torch_threads_limits_torch_and_the_blas_numba_calls():
+    """Inside ``torch_threads(1)`` torch and scipy's BLAS (the one numba's ``numpy.dot`` calls, loaded with
+    paradigmlab.liquid) run one thread; both counts come back afterwards."""
+    from threadpoolctl import threadpool_info
+
+    import paradigmlab.liquid.cfc_kernel  # noqa: F401  (loads scipy's BLAS, as in use)
+    from paradigmlab.trainer import torch_threads
+
+    def blas_threads():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    before, torch_before = blas_threads(), torch.get_num_threads()
+    assert before, "scipy's BLAS is not loaded"
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+        assert set(blas_threads().values()) == {1}
+    assert torch.get_num_threads() == torch_before
+    assert blas_threads() == before

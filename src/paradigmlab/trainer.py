@@ -127,12 +127,20 @@ def flushing_denormals(on: bool):
 
 @contextlib.contextmanager
 def torch_threads(n: int | None):
-    """Run with ``n`` torch intra-op threads, restoring the previous count afterwards (``None``: unchanged)."""
+    """Run with ``n`` torch intra-op threads, restoring the previous count afterwards (``None``: unchanged).
+
+    The BLAS libraries numpy and numba call (scipy's OpenBLAS: the compiled CfC loop's GEMMs) get the same
+    limit through threadpoolctl, so that a thread count means one thing for every path."""
+    from threadpoolctl import threadpool_limits
+
     old = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
+    if n is None:
         yield
+        return
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n, user_api="blas"):
+            yield
     finally:
         torch.set_num_threads(old)
 

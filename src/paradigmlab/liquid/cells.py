@@ -15,7 +15,9 @@ Read top to bottom, in the manner of nanoGPT's model.py:
    (``mixed_memory``, Lechner & Hasani 2020, as ncps does).
 4. Whole sequences, fast: :meth:`LTCCell.integrate_sequence` (the fused solver as one autograd node,
    :class:`FusedLTCSequence`, with a hand-written backward through time) and :meth:`CfCCell.forward_sequence`
-   (state-independent work out of the time loop). Both keep the step-by-step reference loop as
+   (state-independent work out of the time loop, then the loop itself compiled by numba with a hand-written
+   backward, :class:`paradigmlab.liquid.cfc_kernel.CfCSequence`, where it applies). Both keep the step-by-step
+   reference loop as
    ``fast=False``; the two agree to rounding, outputs and gradients (tests).
 """
 
@@ -26,6 +28,7 @@ import torch.nn as nn
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
+from paradigmlab.liquid.cfc_kernel import CfCSequence
 from paradigmlab.validate import InputError, integer, number
 
 SOLVERS = ("fused", "euler", "rk4")
@@ -566,7 +569,9 @@ class CfCCell(nn.Module):
         ``fast=True`` is the same maths with everything that does not depend on the state taken out of the
         time loop: the input's part of the LSTM gates and of the backbone's first ``Linear`` for all ``T``
         steps in one matmul each, the four heads as one ``Linear`` (their weights concatenated once per
-        call), LeCun's tanh scales folded into the weights, and ``torch.lerp`` for the interpolation.
+        call), LeCun's tanh scales folded into the weights, and ``torch.lerp`` for the interpolation. The time
+        loop then runs compiled (:class:`~paradigmlab.liquid.cfc_kernel.CfCSequence`) wherever that supports
+        the call (:meth:`_kernel_applies`), else eagerly, op by op.
         """
         B, T, m = inputs.shape
         n = self.hidden_size
@@ -596,20 +601,37 @@ class CfCCell(nn.Module):
         if self.backbone_layers:
             first = self.backbone[0]
             w_first = first.weight * pre
-            z_in = F.linear(steps, w_first[:, :m], first.bias * pre).unbind(0)  # input's part, all T at once
+            z_in_tm = F.linear(steps, w_first[:, :m], first.bias * pre)  # input's part, all T at once
+            z_in = z_in_tm.unbind(0)
             w_x = w_first[:, m:].t()
             rest = [(lin.weight * (pre * post), lin.bias * pre) for lin in self.backbone[1:]]
             w_heads = w_heads * post
         else:  # the heads read z = [I, x] directly
-            z_in = F.linear(steps, w_heads[:, :m], b_heads).unbind(0)
+            z_in_tm = F.linear(steps, w_heads[:, :m], b_heads)
+            z_in = z_in_tm.unbind(0)
             w_x = w_heads[:, m:].t()
         w_heads_t = w_heads.t()
         if self.mixed_memory:
             lstm = self.lstm
-            gates_in = F.linear(steps, lstm.weight_ih, lstm.bias_ih + lstm.bias_hh).unbind(0)
+            gates_in_tm = F.linear(steps, lstm.weight_ih, lstm.bias_ih + lstm.bias_hh)
+            gates_in = gates_in_tm.unbind(0)
             w_hh = lstm.weight_hh.t()
         if self.mode == "pure":
             decay = self.w_tau.abs()
+
+        if self._kernel_applies(inputs, timespans):
+            spans_tm = (timespans.expand(B, T) if per_step else inputs.new_full((B, T), float(timespans))).t().contiguous()
+            if self.backbone_layers:
+                w_heads_in, b_in = w_heads_t, b_heads
+            else:
+                w_heads_in = b_in = None
+            xs, c_last = CfCSequence.apply(
+                gates_in_tm if self.mixed_memory else None, z_in_tm, spans_tm.to(inputs.dtype).detach(), x,
+                c, w_hh if self.mixed_memory else None, w_x, w_heads_in, b_in,
+                self.A if self.mode == "pure" else None, decay if self.mode == "pure" else None, self.mode,
+                "tanh" if self.activation == "lecun_tanh" else self.activation)
+            outs = xs.transpose(0, 1)
+            return outs, ((outs[:, -1], c_last) if self.mixed_memory else outs[:, -1])
 
         outs = []
         for t in range(T):
@@ -636,6 +658,15 @@ class CfCCell(nn.Module):
                 x = torch.addcmul(g, gate, hh) if self.mode == "no_gate" else torch.lerp(g, hh, gate)
             outs.append(x)
         return torch.stack(outs, dim=1), ((x, c) if self.mixed_memory else x)
+
+    def _kernel_applies(self, inputs: torch.Tensor, timespans) -> bool:
+        """Whether :class:`CfCSequence` (the compiled time loop) runs this call: CPU float32/float64, at most
+        one backbone layer, an activation it has (not GELU), no active dropout, and elapsed times that need
+        no gradient (its backward returns none for them)."""
+        return (inputs.device.type == "cpu" and inputs.dtype in (torch.float32, torch.float64)
+                and self.backbone_layers <= 1 and self.activation != "gelu"
+                and not (self.training and self.dropout.p > 0)
+                and not (isinstance(timespans, torch.Tensor) and timespans.requires_grad))
 
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, mode={self.mode!r}, mixed_memory={self.mixed_memory}, "

@@ -31,56 +31,17 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from paradigmlab.fastmath import tanh_pq
 from paradigmlab.pbit.kernels.base import Kernel
 
 #: Most chains one thread sweeps together; blocks are multiples of 16 (full SIMD lanes).
 MAX_BLOCK = 256
-
-_TANH_CLAMP = np.float32(7.90531110763549805)
-_A = [np.float32(v) for v in (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05,
-                              5.12229709037114e-08, -8.60467152213735e-11, 2.00018790482477e-13,
-                              -2.76076847742355e-16)]
-_B = [np.float32(v) for v in (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04,
-                              1.19825839466702e-06)]
-A1, A3, A5, A7, A9, A11, A13 = _A
-B0, B2, B4, B6 = _B
 
 _S23 = np.uint64(23)
 _S17 = np.uint64(17)
 _S26 = np.uint64(26)
 _S40 = np.uint64(40)
 _INV24 = np.float32(2.0 / 16777216.0)  # maps 24 random bits to [0, 2)
-
-
-@njit(fastmath=True, nogil=True, cache=True, inline="always")
-def _tanh_pq(x):
-    """``(p, q)`` with ``tanh(x) = p / q`` and ``q > 0`` (the float32 rational of the module docstring)."""
-    x = min(max(x, -_TANH_CLAMP), _TANH_CLAMP)
-    x2 = x * x
-    p = x2 * A13 + A11
-    p = x2 * p + A9
-    p = x2 * p + A7
-    p = x2 * p + A5
-    p = x2 * p + A3
-    p = x2 * p + A1
-    q = x2 * B6 + B4
-    q = x2 * q + B2
-    q = x2 * q + B0
-    return x * p, q
-
-
-@njit(fastmath=True, nogil=True, cache=True, inline="always")
-def rational_tanh(x):
-    """``tanh(x)`` in float32 as the rational ``p(x) / q(x)`` of the module docstring (no libm call).
-
-    Public for other numba code that needs the kernels' ``tanh`` (max abs error
-    3.4e-7; inputs beyond +-7.905 are clamped, where the result is +-1 to float32
-    precision): a loop over it vectorises, one over ``np.tanh`` does not. Call it
-    from ``@njit`` functions (the Rao-Blackwellised moments of :mod:`paradigmlab.ebm.engine`
-    do: the same ``tanh`` the sweeps' update test evaluates).
-    """
-    p, q = _tanh_pq(x)
-    return p / q
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -147,7 +108,7 @@ def _sweep_block(S, C, indptr, indices, data, h, order, held, betas, zero_t, cha
                 continue
             # eq. 4: m_i = sgn(tanh(beta I_i) - r), with tanh = p/q (q > 0) so no division
             for c in range(uw):
-                p, q = _tanh_pq(bc[c] * acc[c])
+                p, q = tanh_pq(bc[c] * acc[c])
                 S[out + c] = np.float32(1.0) if p > rnd[c] * q else np.float32(-1.0)
     rng0[c0:c0 + w] = s0
     rng1[c0:c0 + w] = s1
