@@ -3,7 +3,7 @@
 Why: in eager PyTorch a CfC step is ~45 small ops, each a few microseconds of dispatch, so at the task shapes
 (batch 100-256, 64 units) dispatch, not arithmetic, set the training time, and ncps's loop of the same ops was
 barely slower than ours. Here the loop over time runs in compiled code: per step one GEMM per weight matrix
-(``numpy.dot`` inside numba calls BLAS) and one fused pass over the elementwise maths, with the float32
+(``numpy.dot`` inside numba calls BLAS) and short vectorised passes over the elementwise maths, with the float32
 ``tanh`` of the p-bit kernels (:func:`paradigmlab.fastmath.rational_tanh`, a rational
 function whose loops vectorise; ``numpy.tanh`` does not) and ``sigmoid(a) = (1 + tanh(a / 2)) / 2``. float64
 uses ``numpy.tanh`` exactly, so ``torch.autograd.gradcheck`` checks the backward against the forward it
