@@ -620,7 +620,8 @@ class CfCCell(nn.Module):
             decay = self.w_tau.abs()
 
         if self._kernel_applies(inputs, timespans):
-            spans_tm = (timespans.expand(B, T) if per_step else inputs.new_full((B, T), float(timespans))).t().contiguous()
+            span_bt = timespans.expand(B, T) if per_step else inputs.new_full((B, T), float(timespans))
+            spans_tm = span_bt.t().contiguous()
             if self.backbone_layers:
                 w_heads_in, b_in = w_heads_t, b_heads
             else:
