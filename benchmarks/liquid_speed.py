@@ -190,7 +190,8 @@ def gemm_seconds(shape: dict, repeats: int = 5) -> dict:
     BLAS: a bound on what any implementation of the same maths can reach on this machine. Each shape is run
     on fresh contiguous tensors, median of ``repeats``, times its count."""
     total, flops, calls = 0.0, 0.0, 0
-    for m, k, n, count in cfc_gemm_shapes(shape):
+    shapes = cfc_gemm_shapes(shape)
+    for m, k, n, count in shapes:
         a, b = torch.randn(m, k), torch.randn(k, n)
         flops += count * 2.0 * m * k * n
         calls += count
@@ -203,7 +204,7 @@ def gemm_seconds(shape: dict, repeats: int = 5) -> dict:
                 torch.mm(a, b)
             ts.append(time.perf_counter() - t0)
         total += statistics.median(ts)
-    return {"gemm_s": total, "gemm_calls": calls, "gemm_shapes": len(cfc_gemm_shapes(shape)), "gemm_flops": flops}
+    return {"gemm_s": total, "gemm_calls": calls, "gemm_shapes": len(shapes), "gemm_flops": flops}
 
 
 def run(shapes, repeats: int, threads: int) -> dict:
