@@ -262,6 +262,21 @@ def _np(t, ndim: int, dtype) -> np.ndarray:
     return t.detach().contiguous().numpy()
 
 
+# The loop's GEMMs are small (batch rows x 64-256) and hundreds per training step: with OpenBLAS's own threads
+# each is a fork-join beside torch's OpenMP workers, and a step at torch_threads(2) took 115 ms against 21 ms
+# single-threaded (MNIST-1D shape, AMD EPYC, 2 cores). So the loop always calls BLAS on one thread.
+_BLAS: dict = {"controller": None}
+
+
+def _blas_one_thread():
+    """A context in which scipy's OpenBLAS (numba's ``numpy.dot``) runs one thread (10 us to enter)."""
+    if _BLAS["controller"] is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS["controller"] = ThreadpoolController().select(internal_api="openblas")
+    return _BLAS["controller"].limit(limits=1)
+
+
 class CfCSequence(torch.autograd.Function):
     """Inputs (all one floating dtype, on the CPU): ``gates_in`` ``(T, B, 4n)`` or None (no mixed memory),
     ``z_in`` ``(T, B, U)`` (the first layer's input part and bias) or ``(T, B, H)`` (no backbone: the heads'
@@ -285,10 +300,11 @@ class CfCSequence(torch.autograd.Function):
         ZA, ZD = new(T, B, U, keep=backbone), new(T, B, U, keep=backbone)
         HS = new(T, B, 2 * n if mode == "pure" else 3 * n)
         npt = np.float32 if dt == torch.float32 else np.float64
-        _forward(_np(gates_in, 3, npt), _np(z_in, 3, npt), _np(spans, 2, npt), _np(w_hh, 2, npt),
-                 _np(w_x, 2, npt), _np(w_heads, 2, npt), _np(b_heads, 1, npt), _np(A, 1, npt), _np(decay, 1, npt),
-                 MODES[mode], mixed, backbone, ACTIVATIONS[activation], X.numpy(), _np(C, 3, npt),
-                 _np(GA, 3, npt), _np(XM, 3, npt), _np(ZA, 3, npt), _np(ZD, 3, npt), HS.numpy(), npt(1.0))
+        with _blas_one_thread():
+            _forward(_np(gates_in, 3, npt), _np(z_in, 3, npt), _np(spans, 2, npt), _np(w_hh, 2, npt),
+                     _np(w_x, 2, npt), _np(w_heads, 2, npt), _np(b_heads, 1, npt), _np(A, 1, npt), _np(decay, 1, npt),
+                     MODES[mode], mixed, backbone, ACTIVATIONS[activation], X.numpy(), _np(C, 3, npt),
+                     _np(GA, 3, npt), _np(XM, 3, npt), _np(ZA, 3, npt), _np(ZD, 3, npt), HS.numpy(), npt(1.0))
         ctx.mode, ctx.mixed, ctx.backbone = mode, mixed, backbone
         ctx.save_for_backward(spans, w_hh, w_x, w_heads, A, X, C, GA, XM, ZA, ZD, HS)
         return X[1:], (C[T] if mixed else x0.new_empty(0))
@@ -309,11 +325,12 @@ class CfCSequence(torch.autograd.Function):
         go = torch.zeros(T, B, n, dtype=dt) if grad_xs is None else grad_xs
         gc = torch.zeros(B, n, dtype=dt) if (grad_c is None or not mixed) else grad_c
         t_ = lambda w: None if w is None else w.t()  # noqa: E731
-        dx0, dc0 = _backward(_np(go, 3, npt), _np(gc, 2, npt), _np(spans, 2, npt), _np(t_(w_hh), 2, npt),
-                             _np(w_x.t(), 2, npt), _np(t_(w_heads), 2, npt), _np(A, 1, npt), MODES[mode], mixed,
-                             backbone, X.numpy(), _np(C, 3, npt), _np(GA, 3, npt), _np(ZD, 3, npt), HS.numpy(),
-                             _np(DG, 3, npt), _np(DA, 3, npt), DHD.numpy(), g_b.numpy(), g_A.numpy(),
-                             g_decay.numpy(), npt(1.0))
+        with _blas_one_thread():
+            dx0, dc0 = _backward(_np(go, 3, npt), _np(gc, 2, npt), _np(spans, 2, npt), _np(t_(w_hh), 2, npt),
+                                 _np(w_x.t(), 2, npt), _np(t_(w_heads), 2, npt), _np(A, 1, npt), MODES[mode], mixed,
+                                 backbone, X.numpy(), _np(C, 3, npt), _np(GA, 3, npt), _np(ZD, 3, npt), HS.numpy(),
+                                 _np(DG, 3, npt), _np(DA, 3, npt), DHD.numpy(), g_b.numpy(), g_A.numpy(),
+                                 g_decay.numpy(), npt(1.0))
         # every weight's gradient is one GEMM over all T * B rows
         rows = T * B
         g_w_hh = X[:-1].reshape(rows, n).t() @ DG.reshape(rows, 4 * n) if mixed else None
