@@ -419,3 +419,27 @@ def test_fast_flag_keeps_other_solvers_on_the_reference_loop():
         assert torch.equal(fast, m(u)[0])
     with pytest.raises(ValueError, match="fast must be True or False"):
         LTC(2, 4, fast=1)
+
+
+def test_compiled_cfc_loop_calls_blas_on_one_thread(monkeypatch):
+    """Under ``torch_threads(2)`` the compiled loop's forward and backward run with scipy's OpenBLAS (numba's
+    ``numpy.dot``) held at one thread (its small GEMMs were 5x slower on OpenBLAS's threads), and the limit
+    comes back to two afterwards."""
+    from threadpoolctl import threadpool_info
+
+    from paradigmlab.liquid import cfc_kernel
+    from paradigmlab.trainer import torch_threads
+
+    def openblas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["internal_api"] == "openblas"}
+
+    seen = []
+    for name in ("_forward", "_backward"):
+        real = getattr(cfc_kernel, name)
+        monkeypatch.setattr(cfc_kernel, name, lambda *a, real=real: seen.append(openblas_threads()) or real(*a))
+    m = CfC(3, 5, mixed_memory=True, backbone_units=6)
+    with torch_threads(2):
+        out, _ = m(torch.randn(4, 6, 3))
+        out.sum().backward()
+        assert openblas_threads() == {2}
+    assert seen == [{1}, {1}]
