@@ -26,10 +26,24 @@ GRAPHS: dict[str, Callable[[], tuple[IsingModel, str]]] = {
 }
 
 
+class NotApplicable(Exception):
+    """A sampler that cannot run this model (multispin coding on Gaussian couplings): the row says why."""
+
+
 def ours(backend: str, device: str | None = None) -> Callable:
-    """Runner for one of our backends (persistent kernel, sweeps only, no recording)."""
+    """Runner for one of our backends (persistent kernel, sweeps only, no recording); ``"multispin"`` is
+    :class:`~paradigmlab.pbit.multispin.MultispinSampler` (+-J models only)."""
 
     def make(model: IsingModel, chains: int, sweeps: int) -> Callable[[], None]:
+        if backend == "multispin":
+            from paradigmlab.pbit.multispin import MultispinSampler
+
+            try:
+                ms = MultispinSampler(model, chains, seed=0)
+            except ValueError as exc:
+                raise NotApplicable(str(exc)) from exc
+            betas = np.ones(sweeps)
+            return lambda: ms.run(betas)
         k = PBitSampler(backend, device=device).kernel(model, chains, seed=0)
         betas = np.ones(sweeps)
 
@@ -132,6 +146,10 @@ def run_throughput(
                 run = factory(model, chains, sw)
             except ImportError as exc:
                 row["skipped"] = f"not installed ({exc.name}); `make bench` installs it"
+                results.append(row)
+                continue
+            except NotApplicable as exc:
+                row["skipped"] = f"does not apply: {exc}"
                 results.append(row)
                 continue
             t = time_repeats(run, repeats, warmup=1)  # the warm-up absorbs JIT compilation and caches

@@ -1,0 +1,126 @@
+"""Multispin coding (64 chains per word) samples eq. 4's exact law of +-J models, and refuses what it cannot code."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from paradigmlab.pbit import IsingModel
+from paradigmlab.pbit.model import exact_law
+from paradigmlab.pbit.multispin import MAX_DEGREE, MultispinSampler
+
+
+def tv_to_law(samples: np.ndarray, p: np.ndarray) -> float:
+    """Total-variation distance of the samples' empirical law from ``p`` (:func:`exact_law`'s state order)."""
+    n = samples.shape[1]
+    code = ((samples > 0).astype(np.int64) * (1 << np.arange(n)[::-1])).sum(1)
+    q = np.bincount(code, minlength=2 ** n) / len(samples)
+    return 0.5 * float(np.abs(q - p).sum())
+
+
+def pm_j_model(graph: nx.Graph, seed: int, J0: float = 1.0) -> IsingModel:
+    n = graph.number_of_nodes()
+    J = np.zeros((n, n))
+    signs = np.random.default_rng(seed).choice([-1.0, 1.0], size=graph.number_of_edges())
+    for (u, v), s in zip(graph.edges(), signs):
+        J[u, v] = J[v, u] = s * J0
+    return IsingModel(J, np.zeros(n))
+
+
+def collect(sampler: MultispinSampler, beta: float, burn_in: int, sweeps: int) -> np.ndarray:
+    sampler.run(np.full(burn_in, beta))
+    out = []
+    for _ in range(sweeps):
+        sampler.run([beta])
+        out.append(sampler.get_states())
+    return np.concatenate(out)
+
+
+# (graph, J0, beta, chains, sweeps): an i.i.d. sample of this size is 0.016-0.021 in TV from the exact law
+CASES = {
+    "lattice-3x4": (lambda: nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 4, periodic=True)), 1.0, 0.5,
+                    256, 1600),
+    "6-regular-12": (lambda: nx.random_regular_graph(6, 12, seed=3), 0.5, 0.7, 320, 1600),
+    "irregular-11": (lambda: nx.gnp_random_graph(11, 0.45, seed=4), 0.8, 0.6, 200, 1600),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_multispin_matches_exact_enumeration(case):
+    """Chains not a multiple of 64 (the last word partly used), two blocks of random streams: the sampled law is
+    the Boltzmann law, within 1.5 times an i.i.d. sample's distance; beta off by 10 % (thresholds of
+    0.9 or 1.1 beta) lands at 1.7-3.4 times that bound."""
+    make, J0, beta, chains, sweeps = CASES[case]
+    model = pm_j_model(make(), seed=1, J0=J0)
+    X = collect(MultispinSampler(model, chains, seed=5, blocks=2), beta, burn_in=50, sweeps=sweeps)
+    p = exact_law(model, beta)
+    iid = np.random.default_rng(0).choice(len(p), size=len(X), p=p)
+    floor = 0.5 * float(np.abs(np.bincount(iid, minlength=len(p)) / len(X) - p).sum())
+    tv = tv_to_law(X, p)
+    assert tv < 1.5 * floor + 0.005, (tv, floor)
+
+
+def test_multispin_chains_are_independent_and_cold_chains_order():
+    """At a large beta every chain of a ferromagnetic ring reaches one of its two ground states; the 64 chains of a
+    word do not move in step (their magnetisations differ at a moderate beta)."""
+    ring = pm_j_model(nx.cycle_graph(16), seed=0)
+    ring = IsingModel(np.abs(ring.J.toarray()), np.zeros(16))
+    ms = MultispinSampler(ring, 130, seed=2)
+    ms.run(np.linspace(0.1, 6.0, 400))
+    X = ms.get_states()
+    assert np.all(np.abs(X.sum(1)) == 16)
+    ms.run(np.full(20, 0.3))
+    assert np.unique(ms.get_states().sum(1)).size > 4
+
+
+def test_multispin_states_round_trip_and_runs_repeat():
+    model = pm_j_model(nx.random_regular_graph(4, 30, seed=1), seed=2)
+    ms = MultispinSampler(model, 70, seed=3)
+    X = np.where(np.random.default_rng(1).random((70, 30)) < 0.5, -1, 1).astype(np.int8)
+    ms.set_states(X)
+    assert np.array_equal(ms.get_states(), X)
+    a, b = MultispinSampler(model, 70, seed=3, blocks=2), MultispinSampler(model, 70, seed=3, blocks=2)
+    a.run(np.full(5, 0.4))
+    b.run(np.full(5, 0.4))
+    assert np.array_equal(a.get_states(), b.get_states())
+    c = MultispinSampler(model, 70, seed=4, blocks=2)
+    c.run(np.full(5, 0.4))
+    assert not np.array_equal(a.get_states(), c.get_states())
+
+
+def test_multispin_thresholds_are_eq4_probabilities():
+    ms = MultispinSampler(pm_j_model(nx.cycle_graph(5), seed=0, J0=0.5), 64)
+    thr = ms.thresholds([0.0, 2.0, 1e6])
+    assert thr.shape == (3, MAX_DEGREE + 1, MAX_DEGREE + 1) and thr.dtype == np.uint64
+    assert np.all(thr[0] == np.uint64(2 ** 63))  # beta 0: a fair coin
+    p = thr[1, 2].astype(np.float64) / 2.0 ** 64
+    np.testing.assert_allclose(p[:3], 0.5 * (1 + np.tanh(2.0 * 0.5 * np.array([-2, 0, 2]))), rtol=1e-15)
+    assert thr[2, 2, 0] == 0 and thr[2, 2, 2] == np.uint64(2 ** 64 - 1)  # saturated: always -1 / always +1
+
+
+def test_multispin_refuses_what_it_cannot_code():
+    ring = pm_j_model(nx.cycle_graph(6), seed=0)
+    J = ring.J.toarray()
+    with pytest.raises(ValueError, match="zero fields"):
+        MultispinSampler(IsingModel(J, np.full(6, 0.1)), 64)
+    J2 = J.copy()
+    J2[0, 1] = J2[1, 0] = 2 * J[0, 1]
+    with pytest.raises(ValueError, match="one magnitude"):
+        MultispinSampler(IsingModel(J2, np.zeros(6)), 64)
+    star = np.zeros((17, 17))
+    star[0, 1:] = star[1:, 0] = 1.0
+    with pytest.raises(ValueError, match="at most 15 neighbours; p-bit 0 has 16"):
+        MultispinSampler(IsingModel(star, np.zeros(17)), 64)
+    with pytest.raises(ValueError, match="num_chains"):
+        MultispinSampler(ring, 0)
+    with pytest.raises(TypeError, match="IsingModel"):
+        MultispinSampler(J, 64)
+    ms = MultispinSampler(ring, 64)
+    with pytest.raises(ValueError, match=r"states must be \(64, 6\)"):
+        ms.set_states(np.ones((63, 6)))
+    with pytest.raises(ValueError, match=r"\+-1"):
+        ms.set_states(np.zeros((64, 6)))
+    for bad in ([-1.0], [np.inf], [np.nan]):
+        with pytest.raises(ValueError, match="betas"):
+            ms.run(bad)
