@@ -124,3 +124,14 @@ def test_multispin_refuses_what_it_cannot_code():
     for bad in ([-1.0], [np.inf], [np.nan]):
         with pytest.raises(ValueError, match="betas"):
             ms.run(bad)
+
+
+def test_bench_runs_multispin_and_marks_gaussian_models_not_applicable():
+    from paradigmlab.pbit.bench import NotApplicable, ours
+
+    ring = pm_j_model(nx.cycle_graph(8), seed=0)
+    run = ours("multispin")(ring, 64, 3)
+    run()
+    gaussian = IsingModel(ring.J.toarray() * np.linspace(0.5, 1.5, 8)[:, None] * np.linspace(0.5, 1.5, 8), np.zeros(8))
+    with pytest.raises(NotApplicable, match="one magnitude"):
+        ours("multispin")(gaussian, 64, 3)
