@@ -144,3 +144,22 @@ def test_tts_formula_and_edge_cases():
     assert tts_from_hit_times([None, None], budget=1.0)["tts"] == math.inf
     res = measure_tts(lambda s: 0.1 * (s + 1), repeats=3, budget=1.0)
     assert res["hit_times"] == pytest.approx([0.1, 0.2, 0.3]) and res["tts"] == pytest.approx(0.3)
+
+
+def test_annealer_on_the_multispin_backend_finds_an_unweighted_max_cut():
+    """+-1 Max-Cut (one coupling magnitude) anneals on the multispin backend to the exact optimum; weighted
+    graphs and clamps are refused with the reason."""
+    G = nx.gnm_random_graph(16, 40, seed=6)
+    p = MaxCut(G)
+    S = np.array(list(itertools.product([-1, 1], repeat=16)), dtype=np.int8)
+    best = float(p.cut_value(S).max())
+    res = Annealer(num_chains=64, num_sweeps=300, backend="multispin").solve(p.model, num_runs=2, seed=0)
+    assert p.cut_value(res.state) == best and res.info["backend"] == "multispin"
+    assert res.energy == pytest.approx(p.model.energy(res.state))
+    with pytest.raises(ValueError, match="no clamps"):
+        Annealer(backend="multispin").solve(p.model, clamp={0: 1})
+    H = G.copy()
+    for u, v in H.edges:
+        H[u][v]["weight"] = 1 + (u + v) % 3
+    with pytest.raises(ValueError, match="one magnitude"):
+        Annealer(backend="multispin").solve(MaxCut(H).model)

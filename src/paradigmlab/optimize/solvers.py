@@ -164,7 +164,10 @@ class Annealer:
     times the coldest beta after every run (not counted in the schedule): at
     the cold end a p-bit still takes a unit-cost uphill flip about 1% of the
     time, so the last states carry a few such defects; an almost
-    zero-temperature quench removes them (0 turns it off).
+    zero-temperature quench removes them (0 turns it off). ``backend``: a p-bit
+    kernel (``"numba"``, ``"reference"``, ``"torch"``), or ``"multispin"``
+    for +-J models without fields or clamps (64 chains per machine word,
+    :class:`~paradigmlab.pbit.multispin.MultispinSampler`).
     """
 
     def __init__(self, num_chains: int = 64, num_sweeps: int = 1000, schedule: Schedule | np.ndarray = "geometric",
@@ -211,8 +214,15 @@ class Annealer:
             num_runs = 1
         fixed = not isinstance(self.schedule, str) and not callable(self.schedule)
         rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-        kernel = PBitSampler(self.backend).kernel(model, self.num_chains, seed=seed)
-        prepare_chains(kernel, model, clamp, None)
+        if self.backend == "multispin":  # +-J models without fields or clamps (MultispinSampler says which not)
+            from paradigmlab.pbit.multispin import MultispinSampler
+
+            if clamp is not None:
+                raise ValueError("the multispin backend has no clamps: use backend='numba'")
+            kernel = MultispinSampler(model, self.num_chains, seed=seed)
+        else:
+            kernel = PBitSampler(self.backend).kernel(model, self.num_chains, seed=seed)
+            prepare_chains(kernel, model, clamp, None)
         kernel.run([0.0])  # a sweep at beta = 0 re-randomises the states and compiles the kernel off the clock
         track = _Tracker(model, time_limit, target_energy, accept, progress, objective, "anneal")
         length = float(len(np.asarray(self.schedule)) if fixed else self.num_sweeps)
