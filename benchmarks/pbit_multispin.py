@@ -15,39 +15,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from paradigmlab.measure import write_json_atomic
-from paradigmlab.pbit.bench import run_throughput
+from paradigmlab.pbit.bench import plot_throughput, run_throughput
 
 GOAL = 10.0
-
-
-def plot(report: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [r for r in report["results"] if "flips_per_ns" in r]
-    graphs = list(dict.fromkeys(r["graph"] for r in rows))
-    series = list(dict.fromkeys((r["sampler"], r["chains"]) for r in rows))
-    fig, ax = plt.subplots(figsize=(8, 4))
-    width = 0.8 / len(series)
-    for k, (s, c) in enumerate(series):
-        vals = [next((r["flips_per_ns"] for r in rows if r["graph"] == g and (r["sampler"], r["chains"]) == (s, c)),
-                     0.0) for g in graphs]
-        ax.bar(np.arange(len(graphs)) + k * width, vals, width, label=f"{s.removeprefix('paradigmlab-')}, {c} chains")
-    ax.axhline(GOAL, color="k", ls="--", lw=1, label=f"goal {GOAL:g} flips/ns")
-    ax.set_xticks(np.arange(len(graphs)) + 0.4 - width / 2, graphs, fontsize=8)
-    ax.set_ylabel("flips / ns (higher is better)")
-    m = report["machine"]
-    ax.set_title(f"multispin coding vs numba kernel, {m.get('processor') or m.get('platform')}, "
-                 f"{m.get('cpu_count')} CPUs", fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def main() -> None:
@@ -74,7 +45,7 @@ def main() -> None:
                 print(f"{g:32s} {chains:5d} chains: multispin / numba = {ms['flips_per_ns'] / nb['flips_per_ns']:.2f}x")
     path = Path(args.json)
     write_json_atomic(path, report)
-    plot(report, path.with_suffix(".png"))
+    plot_throughput(report, str(path.with_suffix(".png")))
     print(f"wrote {path} and {path.with_suffix('.png')}")
 
 

@@ -165,7 +165,8 @@ def run_throughput(
 
 
 def plot_throughput(report: dict, path: str) -> None:
-    """Grouped bar chart (log scale) of flips/ns per graph and sampler."""
+    """Grouped bar chart (log scale) of flips/ns per graph and sampler (and chain count, where a report holds
+    several); a ``goal_flips_per_ns`` in the report is drawn as a line."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -173,17 +174,25 @@ def plot_throughput(report: dict, path: str) -> None:
 
     rows = [r for r in report["results"] if "flips_per_ns" in r]
     graphs_ = list(dict.fromkeys(r["graph"] for r in rows))
-    samplers = list(dict.fromkeys(r["sampler"] for r in rows))
+    chain_counts = list(dict.fromkeys(r["chains"] for r in rows))
+    series = list(dict.fromkeys((r["sampler"], r["chains"]) for r in rows))
     fig, ax = plt.subplots(figsize=(10, 4.5))
-    width = 0.8 / max(1, len(samplers))
-    for k, s in enumerate(samplers):
-        vals = [next((r["flips_per_ns"] for r in rows if r["graph"] == g and r["sampler"] == s), 0) for g in graphs_]
-        ax.bar(np.arange(len(graphs_)) + k * width, vals, width, label=s)
+    width = 0.8 / max(1, len(series))
+    for k, (s, c) in enumerate(series):
+        vals = [next((r["flips_per_ns"] for r in rows if r["graph"] == g and (r["sampler"], r["chains"]) == (s, c)),
+                     0) for g in graphs_]
+        ax.bar(np.arange(len(graphs_)) + k * width, vals, width,
+               label=s if len(chain_counts) == 1 else f"{s}, {c} chains")
+    if report.get("goal_flips_per_ns"):
+        ax.axhline(report["goal_flips_per_ns"], color="k", ls="--", lw=1,
+                   label=f"goal {report['goal_flips_per_ns']:g} flips/ns")
     ax.set_xticks(np.arange(len(graphs_)) + 0.4 - width / 2, graphs_, fontsize=8)
     ax.set_yscale("log")
     ax.set_ylabel("flips / ns (higher is better)")
     m = report["machine"]
-    ax.set_title(f"p-bit throughput, {rows[0]['chains'] if rows else '?'} chains, {m.get('cpu_count')} CPUs", fontsize=10)
+    chains = chain_counts[0] if len(chain_counts) == 1 else " / ".join(map(str, chain_counts))
+    ax.set_title(f"p-bit throughput, {chains if rows else '?'} chains, {m.get('processor') or ''} "
+                 f"{m.get('cpu_count')} CPUs", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
