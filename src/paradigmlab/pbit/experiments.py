@@ -1,6 +1,7 @@
 """The p-bit measurements shared by the CLI, the report and the benchmarks.
 
 * :func:`exactness`: each backend's samples against exact enumeration;
+* :func:`multispin_exactness`: the multispin sampler and the numba kernel against enumeration on a +-J model;
 * :func:`throughput`: flips/ns next to the samplers people use, at the report's settings
   (:func:`paradigmlab.pbit.bench.run_throughput` holds the runners);
 * :func:`sample_overhead`: what a plain ``PBitSampler.sample`` call costs on top of its sweeps.
@@ -51,10 +52,43 @@ def exactness(num_nodes: int = 12, beta: float = 1.0, seed: int = 0, chains: int
     return out
 
 
+def multispin_exactness(num_nodes: int = 12, degree: int = 5, beta: float = 0.6, seed: int = 0, chains: int = 256,
+                        sweeps: int = 1000) -> dict:
+    """TV distance to exact enumeration of :class:`~paradigmlab.pbit.multispin.MultispinSampler` and of the numba
+    kernel, side by side, on a random ``degree``-regular graph with +-1 couplings (multispin coding's models)."""
+    import networkx as nx
+
+    from paradigmlab.pbit.multispin import MultispinSampler
+
+    G = nx.random_regular_graph(degree, num_nodes, seed=seed)
+    J = np.zeros((num_nodes, num_nodes))
+    for (u, v), sgn in zip(G.edges(), np.random.default_rng(seed).choice([-1.0, 1.0], size=G.number_of_edges())):
+        J[u, v] = J[v, u] = sgn
+    model = IsingModel(J, np.zeros(num_nodes))
+    p = exact_law(model, beta)
+    weights = 1 << np.arange(num_nodes)[::-1]
+    law = lambda X: np.bincount(((X > 0) * weights).sum(1), minlength=2 ** num_nodes) / len(X)  # noqa: E731
+    burn_in = 100
+    m = chains * sweeps
+    out = {"N": num_nodes, "degree": degree, "beta": beta, "chains": chains, "sweeps": sweeps, "burn_in": burn_in,
+           "iid_floor_tv": float(0.5 * np.abs(np.random.default_rng(seed).multinomial(m, p) / m - p).sum())}
+    ms = MultispinSampler(model, chains, seed=1)
+    ms.run(np.full(burn_in, beta))
+    X = []
+    for _ in range(sweeps):
+        ms.run([beta])
+        X.append(ms.get_states())
+    out["multispin_tv"] = float(0.5 * np.abs(law(np.concatenate(X)) - p).sum())
+    res = PBitSampler("numba").sample(model, chains, sweeps + burn_in, beta=beta, burn_in=burn_in, seed=1)
+    out["numba_tv"] = float(0.5 * np.abs(law(res.states) - p).sum())
+    return out
+
+
 def throughput(quick: bool) -> dict:
-    """flips/ns on the three benchmark graphs at the report's settings (quick: numba and dwave-samplers only)."""
+    """flips/ns on the three benchmark graphs at the report's settings (quick: numba, multispin and dwave-samplers
+    only; multispin is marked not applicable on the Gaussian graph)."""
     return run_throughput(chains=64, sweeps=100 if quick else 500, repeats=3 if quick else 5,
-                          backends=("numba",) if quick else ("numba", "torch"),
+                          backends=("numba", "multispin") if quick else ("numba", "multispin", "torch"),
                           competitors=("dwave-samplers",) if quick else ("dwave-samplers", "openjij", "thrml"),
                           competitor_sweeps=20 if quick else 100)
 

@@ -124,7 +124,7 @@ class MultispinSampler:
         mags = np.unique(np.abs(J.data))
         if mags.size > 1:
             raise ValueError(f"multispin coding needs +-J couplings of one magnitude; this model has {mags.size} "
-                             f"(e.g. {mags[:3].tolist()})")
+                             f"(e.g. {', '.join(f'{m:.3g}' for m in mags[:3])})")
         degree = np.diff(J.indptr)
         if degree.size and degree.max() > MAX_DEGREE:
             raise ValueError(f"multispin coding counts at most {MAX_DEGREE} neighbours; p-bit "
