@@ -76,7 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--competitor-sweeps", type=positive_int, default=50,
                    help="sweeps for the (slower) competitors; flips/ns is per update, so fewer is fair")
     b.add_argument("--repeats", type=positive_int, default=5)
-    b.add_argument("--backends", nargs="*", default=["numba", "torch"])
+    b.add_argument("--backends", nargs="*", default=["numba", "torch"],
+                   help="ours: numba, torch, reference, or multispin (64 chains per word; +-J graphs only)")
     b.add_argument("--competitors", nargs="*", default=["dwave-samplers", "openjij", "thrml"])
     b.set_defaults(func=_bench)
 
