@@ -33,6 +33,10 @@ class NotApplicable(Exception):
 def ours(backend: str, device: str | None = None) -> Callable:
     """Runner for one of our backends (persistent kernel, sweeps only, no recording); ``"multispin"`` is
     :class:`~paradigmlab.pbit.multispin.MultispinSampler` (+-J models only)."""
+    from paradigmlab.pbit.kernels import BACKENDS
+
+    if backend not in (*BACKENDS, "multispin"):
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join((*BACKENDS, 'multispin'))}")
 
     def make(model: IsingModel, chains: int, sweeps: int) -> Callable[[], None]:
         if backend == "multispin":
