@@ -263,8 +263,8 @@ def _np(t, ndim: int, dtype) -> np.ndarray:
 
 
 # The loop's GEMMs are small (batch rows x 64-256) and hundreds per training step: with OpenBLAS's own threads
-# each is a fork-join beside torch's OpenMP workers, and a step at torch_threads(2) took 115 ms against 21 ms
-# single-threaded (MNIST-1D shape, AMD EPYC, 2 cores). So the loop always calls BLAS on one thread.
+# each is a fork-join beside torch's OpenMP workers: a training step at torch_threads(2) took 115 ms, and 23 ms
+# with BLAS on one thread (MNIST-1D shape, AMD EPYC, 2 cores). So the loop always calls BLAS on one thread.
 _BLAS: dict = {"controller": None}
 
 
