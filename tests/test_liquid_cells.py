@@ -443,3 +443,34 @@ def test_compiled_cfc_loop_calls_blas_on_one_thread(monkeypatch):
         out.sum().backward()
         assert openblas_threads() == {2}
     assert seen == [{1}, {1}]
+
+
+def test_compiled_cfc_loop_without_grad_reuses_scratch_safely():
+    """Without grad the compiled loop keeps its intermediates in per-thread scratch: outputs equal the training
+    path's, and what one call returned (states, last cell state) is not overwritten by the next call, whether
+    that call has the same shape or a smaller one."""
+    from paradigmlab.liquid import cfc_kernel
+
+    torch.manual_seed(8)
+    m = CfC(3, 5, mixed_memory=True, backbone_units=6)
+    u1, u2, u3 = torch.randn(4, 7, 3), torch.randn(4, 7, 3), torch.randn(2, 5, 3)
+    with torch.no_grad():
+        out1, (h1, c1) = m(u1)
+        keep = out1.clone(), h1.clone(), c1.clone()
+        out2, (_, c2) = m(u2)
+        m(u3)
+    assert cfc_kernel._SCRATCH.pool  # the no-grad calls did use the scratch buffers
+    for a, b in zip((out1, h1, c1), keep):
+        assert torch.equal(a, b)
+    ref2, (_, ref_c2) = m(u2)  # the training path: fresh buffers, saved for a backward
+    assert torch.equal(out2, ref2.detach()) and torch.equal(c2, ref_c2.detach())
+    # the node itself: its last cell state is no view of the scratch the next call rewrites
+    T, B, n, U = 4, 3, 2, 5
+    args = lambda: [torch.randn(T, B, 4 * n), torch.randn(T, B, U), torch.ones(T, B), torch.zeros(B, n),  # noqa: E731
+                    torch.randn(B, n), torch.randn(n, 4 * n), torch.randn(n, U), torch.randn(U, 4 * n),
+                    torch.randn(4 * n), None, None, "default", "tanh", True]
+    with torch.no_grad():
+        xs, c_last = cfc_kernel.CfCSequence.apply(*args())
+        kept = xs.clone(), c_last.clone()
+        cfc_kernel.CfCSequence.apply(*args())
+    assert torch.equal(xs, kept[0]) and torch.equal(c_last, kept[1])

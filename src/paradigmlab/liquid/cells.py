@@ -630,7 +630,7 @@ class CfCCell(nn.Module):
                 gates_in_tm if self.mixed_memory else None, z_in_tm, spans_tm.to(inputs.dtype).detach(), x,
                 c, w_hh if self.mixed_memory else None, w_x, w_heads_in, b_in,
                 self.A if self.mode == "pure" else None, decay if self.mode == "pure" else None, self.mode,
-                "tanh" if self.activation == "lecun_tanh" else self.activation)
+                "tanh" if self.activation == "lecun_tanh" else self.activation, not torch.is_grad_enabled())
             outs = xs.transpose(0, 1)
             return outs, ((outs[:, -1], c_last) if self.mixed_memory else outs[:, -1])
 
