@@ -134,3 +134,11 @@ def test_niazi_graph_needs_at_most_five_colours():
         from paradigmlab.pbit.coloring import groups_from_colours
 
         assert len(check_coloring(J, groups_from_colours(g.colors))) == 4
+
+
+def test_tv_to_law_reads_states_in_exact_law_order():
+    from paradigmlab.pbit.model import tv_to_law
+
+    S = np.array([[-1, -1], [1, 1], [1, 1], [-1, 1]], dtype=np.int8)  # codes 0, 3, 3, 1
+    assert tv_to_law(S, np.array([0.25, 0.25, 0.0, 0.5])) == 0.0
+    assert tv_to_law(S, np.full(4, 0.25)) == pytest.approx(0.25)

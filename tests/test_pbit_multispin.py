@@ -7,16 +7,8 @@ import numpy as np
 import pytest
 
 from paradigmlab.pbit import IsingModel
-from paradigmlab.pbit.model import exact_law
+from paradigmlab.pbit.model import exact_law, tv_to_law
 from paradigmlab.pbit.multispin import MAX_DEGREE, MultispinSampler
-
-
-def tv_to_law(samples: np.ndarray, p: np.ndarray) -> float:
-    """Total-variation distance of the samples' empirical law from ``p`` (:func:`exact_law`'s state order)."""
-    n = samples.shape[1]
-    code = ((samples > 0).astype(np.int64) * (1 << np.arange(n)[::-1])).sum(1)
-    q = np.bincount(code, minlength=2 ** n) / len(samples)
-    return 0.5 * float(np.abs(q - p).sum())
 
 
 def pm_j_model(graph: nx.Graph, seed: int, J0: float = 1.0) -> IsingModel:

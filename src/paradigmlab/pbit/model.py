@@ -267,6 +267,14 @@ def _from_networkx(G, num_nodes: int | None) -> sp.csr_matrix:
     return _from_edge_dict(edges, num_nodes if num_nodes is not None else len(nodes))
 
 
+def tv_to_law(states: np.ndarray, p: np.ndarray) -> float:
+    """Total-variation distance between the empirical law of ``states`` (rows of +-1) and ``p``, a law over all
+    ``2^N`` states in :func:`exact_law`'s order."""
+    n = states.shape[1]
+    q = np.bincount(((states > 0) * (1 << np.arange(n)[::-1])).sum(1), minlength=2 ** n) / len(states)
+    return float(0.5 * np.abs(q - p).sum())
+
+
 def exact_law(model: IsingModel, beta: float = 1.0) -> np.ndarray:
     """Boltzmann probabilities of all 2^N states (index: the states read as binary, first p-bit most significant)."""
     import itertools

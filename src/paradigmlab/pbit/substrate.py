@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from paradigmlab.pbit.kernels.reference import ReferenceKernel
-from paradigmlab.pbit.model import IsingModel, exact_law
+from paradigmlab.pbit.model import IsingModel, exact_law, tv_to_law
 from paradigmlab.pbit.sampler import PBitSampler
 from paradigmlab.validate import InputError
 
@@ -232,6 +232,4 @@ def tv_to_exact(model: IsingModel, substrate: Substrate, chains: int = 256, swee
     """Total-variation distance between the substrate's samples and ``model``'s exact law at ``beta``."""
     p = exact_law(model, beta)
     res = EmulatedSampler(substrate).sample(model, chains, sweeps, beta=beta, burn_in=burn_in, seed=seed)
-    n = model.num_nodes
-    q = np.bincount(((res.states > 0) * (1 << np.arange(n)[::-1])).sum(1), minlength=2 ** n) / len(res)
-    return float(0.5 * np.abs(q - p).sum())
+    return tv_to_law(res.states, p)
