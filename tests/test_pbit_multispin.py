@@ -111,7 +111,7 @@ def test_multispin_refuses_what_it_cannot_code():
     ms = MultispinSampler(ring, 64)
     with pytest.raises(ValueError, match=r"states must be \(64, 6\)"):
         ms.set_states(np.ones((63, 6)))
-    with pytest.raises(ValueError, match=r"\+-1"):
+    with pytest.raises(ValueError, match=r"only -1 and \+1"):
         ms.set_states(np.zeros((64, 6)))
     for bad in ([-1.0], [np.inf], [np.nan]):
         with pytest.raises(ValueError, match="betas"):

@@ -26,6 +26,7 @@ from numba import njit, prange
 
 from paradigmlab.pbit.coloring import color_graph
 from paradigmlab.pbit.model import IsingModel
+from paradigmlab.pbit.spins import check_spins, random_spins
 
 #: the largest degree the 4-bit bit-sliced counter holds
 MAX_DEGREE = 15
@@ -153,26 +154,21 @@ class MultispinSampler:
         init, streams = seed_seq.spawn(2)
         self._state = _seed_streams(streams, self.blocks)
         self.S = np.zeros((self.num_nodes, self.words), np.uint64)
-        rng = np.random.default_rng(init)
-        self.set_states(np.where(rng.random((self.num_chains, self.num_nodes)) < 0.5, -1, 1).astype(np.int8))
+        self.set_states(random_spins(init, (self.num_chains, self.num_nodes)))
 
     def set_states(self, states: np.ndarray) -> None:
         """Replace the chains' states, ``(num_chains, N)`` of +-1."""
-        states = np.asarray(states)
-        if states.shape != (self.num_chains, self.num_nodes):
+        states = check_spins(states, self.num_nodes)
+        if states.shape[0] != self.num_chains:
             raise ValueError(f"states must be ({self.num_chains}, {self.num_nodes}), got {states.shape}")
-        if not np.isin(states, (-1, 1)).all():
-            raise ValueError("states must be +-1")
-        bits = np.zeros((self.words * 64, self.num_nodes), np.uint8)
-        bits[:self.num_chains] = states > 0
-        # chain 64 w + b is bit b of word w: pack little-endian bytes, 8 per word
-        packed = np.packbits(bits.T.reshape(self.num_nodes, self.words, 8, 8)[..., ::-1], axis=-1)
-        self.S = packed.reshape(self.num_nodes, self.words, 8).view(np.uint64)[..., 0].copy()
+        bits = np.zeros((self.num_nodes, self.words * 64), np.uint8)
+        bits[:, :self.num_chains] = (states > 0).T
+        # chain 64 w + b is bit b of word w: bytes packed least significant bit first, read as little-endian words
+        self.S = np.packbits(bits, axis=-1, bitorder="little").view("<u8").astype(np.uint64)
 
     def get_states(self) -> np.ndarray:
         """The chains' states, ``(num_chains, N)`` int8 +-1 (a copy)."""
-        b = np.unpackbits(self.S.view(np.uint8).reshape(self.num_nodes, self.words, 8), axis=-1,
-                          bitorder="little").reshape(self.num_nodes, self.words * 64)
+        b = np.unpackbits(self.S.astype("<u8").view(np.uint8), axis=-1, bitorder="little")
         return (2 * b[:, :self.num_chains].T.astype(np.int8) - 1)
 
     def thresholds(self, betas: np.ndarray) -> np.ndarray:
