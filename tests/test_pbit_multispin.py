@@ -127,3 +127,14 @@ def test_bench_runs_multispin_and_marks_gaussian_models_not_applicable():
     gaussian = IsingModel(ring.J.toarray() * np.linspace(0.5, 1.5, 8)[:, None] * np.linspace(0.5, 1.5, 8), np.zeros(8))
     with pytest.raises(NotApplicable, match="one magnitude"):
         ours("multispin")(gaussian, 64, 3)
+
+
+def test_sweep_chains_builds_kernels_and_the_multispin_sampler():
+    from paradigmlab.pbit.kernels.base import Kernel
+    from paradigmlab.pbit.sampler import sweep_chains
+
+    ring = pm_j_model(nx.cycle_graph(8), seed=0)
+    assert isinstance(sweep_chains("multispin", ring, 64, seed=1), MultispinSampler)
+    assert isinstance(sweep_chains("numba", ring, 64, seed=1), Kernel)
+    with pytest.raises(ValueError, match="choose one of reference, numba, torch, multispin"):
+        sweep_chains("bogus", ring, 64)

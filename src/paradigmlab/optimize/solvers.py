@@ -18,7 +18,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from paradigmlab.pbit import IsingModel, PBitSampler, schedules
-from paradigmlab.pbit.sampler import prepare_chains
+from paradigmlab.pbit.sampler import prepare_chains, sweep_chains
 from paradigmlab.pbit.spins import random_spins
 from paradigmlab.pbit.tempering import ReplicaExchange
 
@@ -214,14 +214,10 @@ class Annealer:
             num_runs = 1
         fixed = not isinstance(self.schedule, str) and not callable(self.schedule)
         rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-        if self.backend == "multispin":  # +-J models without fields or clamps (MultispinSampler says which not)
-            from paradigmlab.pbit.multispin import MultispinSampler
-
-            if clamp is not None:
-                raise ValueError("the multispin backend has no clamps: use backend='numba'")
-            kernel = MultispinSampler(model, self.num_chains, seed=seed)
-        else:
-            kernel = PBitSampler(self.backend).kernel(model, self.num_chains, seed=seed)
+        if clamp is not None and self.backend == "multispin":
+            raise ValueError("the multispin backend has no clamps: use backend='numba'")
+        kernel = sweep_chains(self.backend, model, self.num_chains, seed=seed)
+        if clamp is not None:
             prepare_chains(kernel, model, clamp, None)
         kernel.run([0.0])  # a sweep at beta = 0 re-randomises the states and compiles the kernel off the clock
         track = _Tracker(model, time_limit, target_energy, accept, progress, objective, "anneal")

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from paradigmlab.measure import machine_info, time_repeats
 from paradigmlab.pbit import graphs
 from paradigmlab.pbit.model import IsingModel
-from paradigmlab.pbit.sampler import PBitSampler
+from paradigmlab.pbit.sampler import CHAIN_BACKENDS, PBitSampler, sweep_chains
 
 GRAPHS: dict[str, Callable[[], tuple[IsingModel, str]]] = {
     "random-6-regular-4096 (+-1)": lambda: (graphs.random_regular(4096, 6), "networkx random_regular_graph seed 0"),
@@ -33,22 +33,18 @@ class NotApplicable(Exception):
 def ours(backend: str, device: str | None = None) -> Callable:
     """Runner for one of our backends (persistent kernel, sweeps only, no recording); ``"multispin"`` is
     :class:`~paradigmlab.pbit.multispin.MultispinSampler` (+-J models only)."""
-    from paradigmlab.pbit.kernels import BACKENDS
-
-    if backend not in (*BACKENDS, "multispin"):
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join((*BACKENDS, 'multispin'))}")
+    if backend not in CHAIN_BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(CHAIN_BACKENDS)}")
 
     def make(model: IsingModel, chains: int, sweeps: int) -> Callable[[], None]:
         if backend == "multispin":
-            from paradigmlab.pbit.multispin import MultispinSampler
-
             try:
-                ms = MultispinSampler(model, chains, seed=0)
+                ms = sweep_chains(backend, model, chains, seed=0)
             except ValueError as exc:
                 raise NotApplicable(str(exc)) from exc
             betas = np.ones(sweeps)
             return lambda: ms.run(betas)
-        k = PBitSampler(backend, device=device).kernel(model, chains, seed=0)
+        k = sweep_chains(backend, model, chains, seed=0, device=device)
         betas = np.ones(sweeps)
 
         def run() -> None:

@@ -56,15 +56,10 @@ def multispin_exactness(num_nodes: int = 12, degree: int = 5, beta: float = 0.6,
                         sweeps: int = 1000) -> dict:
     """TV distance to exact enumeration of :class:`~paradigmlab.pbit.multispin.MultispinSampler` and of the numba
     kernel, side by side, on a random ``degree``-regular graph with +-1 couplings (multispin coding's models)."""
-    import networkx as nx
-
+    from paradigmlab.pbit.graphs import random_regular
     from paradigmlab.pbit.multispin import MultispinSampler
 
-    G = nx.random_regular_graph(degree, num_nodes, seed=seed)
-    J = np.zeros((num_nodes, num_nodes))
-    for (u, v), sgn in zip(G.edges(), np.random.default_rng(seed).choice([-1.0, 1.0], size=G.number_of_edges())):
-        J[u, v] = J[v, u] = sgn
-    model = IsingModel(J, np.zeros(num_nodes))
+    model = random_regular(num_nodes, degree, seed=seed)
     p = exact_law(model, beta)
     burn_in = 100
     m = chains * sweeps

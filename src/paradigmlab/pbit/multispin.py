@@ -38,8 +38,6 @@ def _rotl(x, k):
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
-
-
 @njit(parallel=True, nogil=True, cache=True)
 def _sweeps(S, indptr, nbrs, negs, order, group_ptr, block_ptr, thr, degree, state, minterm):
     """Sweep ``thr.shape[0]`` times: ``thr[t, d, k]`` is sweep ``t``'s threshold for count ``k`` of degree ``d``

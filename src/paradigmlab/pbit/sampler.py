@@ -390,6 +390,23 @@ def _check_model(model: IsingModel) -> None:
         raise ValueError(f"expected an IsingModel, got {type(model).__name__}")
 
 
+#: what :func:`sweep_chains` builds: every kernel backend, and ``"multispin"`` (+-J models, no clamps)
+CHAIN_BACKENDS = (*BACKENDS, "multispin")
+
+
+def sweep_chains(backend: str, model: IsingModel, num_chains: int, seed=None, device: str | None = None):
+    """``num_chains`` chains of ``model`` that a caller sweeps itself (``run``, ``get_states``, ``set_states``): the
+    kernel of ``backend``, or for ``"multispin"`` a :class:`~paradigmlab.pbit.multispin.MultispinSampler` (its
+    ``ValueError`` says why a model does not fit it)."""
+    if backend == "multispin":
+        from paradigmlab.pbit.multispin import MultispinSampler
+
+        return MultispinSampler(model, num_chains, seed=seed)
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(CHAIN_BACKENDS)}")
+    return PBitSampler(backend, device=device).kernel(model, num_chains, seed=seed)
+
+
 def prepare_chains(k: Kernel, model: IsingModel, clamp, initial_states) -> None:
     """Validate and apply ``initial_states`` and ``clamp`` (the forms ``sample`` accepts) to a kernel."""
     if initial_states is not None:
