@@ -12,7 +12,7 @@ from scipy import stats
 
 from paradigmlab.data.markov import MarkovSource
 from paradigmlab.data.tokens import check_tokens, load_token_file, token_data
-from paradigmlab.diffusion.mdm import (T_MIN, MaskedDiffusion, antithetic_times, ar_nll, denoiser_config,
+from paradigmlab.diffusion.mdm import (T_MIN, MaskedDiffusion, antithetic_counts, antithetic_times, ar_nll, denoiser_config,
                                        exact_nelbo, nelbo)
 from paradigmlab.diffusion.sampling import SamplerConfig, sample
 from paradigmlab.looped.model import LoopedConfig, LoopedLM
@@ -38,6 +38,27 @@ def test_monte_carlo_nelbo_matches_exact_enumeration():
     assert r["stderr"] < 0.02 * exact  # the test has power: the error bar is small against the value
     # the skipped [0, T_MIN) slice of t moves the value by O(T_MIN) only
     assert exact_nelbo(m, x) / 6 == pytest.approx(exact, rel=5 * T_MIN)
+
+
+def test_count_estimator_matches_exact_enumeration_with_less_variance():
+    # |M| ~ U{1..L} with weight L/|M| is the same bound over all t in (0, 1] (no T_MIN cut), with less variance
+    m = tiny_denoiser()
+    x = torch.tensor([1, 3, 0, 4, 2, 2])
+    exact = exact_nelbo(m, x) / 6
+    by_count = nelbo(m, x.repeat(3000, 1), samples=4, seed=1, batch_size=1000, estimator="count")
+    by_time = nelbo(m, x.repeat(3000, 1), samples=4, seed=1, batch_size=1000)
+    assert abs(by_count["nll_per_token"] - exact) < 4 * by_count["stderr"]
+    assert by_count["stderr"] < 0.7 * by_time["stderr"]
+    assert "|M|" in by_count["estimator"]
+    with pytest.raises(InputError, match="estimator"):
+        nelbo(m, x[None], estimator="mask")
+
+
+def test_antithetic_counts_are_uniform_over_one_to_length():
+    g = torch.Generator().manual_seed(0)
+    m = torch.cat([antithetic_counts(12, 6, g) for _ in range(500)])
+    assert m.min() == 1 and m.max() == 6
+    assert torch.equal(torch.bincount(m, minlength=7)[1:], torch.full((6,), 1000))  # 12 = 2 x 6: exactly even
 
 
 def test_nelbo_is_an_upper_bound_on_a_normalised_likelihood():
@@ -200,13 +221,14 @@ def test_token_files_are_checked(tmp_path):
     assert d.tokenizer.vocab_size == 7 and len(d.train.tokens) == 90 and len(d.val.tokens) == 10
 
 
-def test_masked_diffusion_objective_learns_a_markov_chain():
+@pytest.mark.parametrize("estimator", ["time", "count"])
+def test_masked_diffusion_objective_learns_a_markov_chain(estimator):
     torch.manual_seed(0)
     src = MarkovSource(vocab_size=4, order=1, concentration=0.2, seed=0)
     toks = torch.from_numpy(src.sample(20_000, seed=0).astype(np.int64))
     m = LoopedLM(denoiser_config(4, block_size=16, d_model=32, n_head=2, layers=2, block="qwen3"))
     opt = torch.optim.AdamW(m.parameters(), lr=3e-3)
-    obj, g = MaskedDiffusion(var_len_prob=0.1), torch.Generator().manual_seed(0)
+    obj, g = MaskedDiffusion(var_len_prob=0.1, estimator=estimator), torch.Generator().manual_seed(0)
     for _ in range(300):
         ix = torch.randint(0, len(toks) - 17, (32,), generator=g)
         x = torch.stack([toks[i:i + 16] for i in ix])
@@ -282,6 +304,9 @@ def test_cli_evaluate_and_generate_json(tmp_path, capsys):
         r = json.loads(capsys.readouterr().out)
         assert r["kind"] == kind and r["nll_per_token"] > 0 and "estimator" in r
         assert ("NELBO" in r["estimator"]) == (kind == "mdm")
+    assert main(["diffusion", "evaluate", str(tmp_path / "mdm"), "--data", str(tmp_path / "held.npy"),
+                 "--samples", "2", "--estimator", "count", "--json", "-"]) == 0
+    assert "|M| ~ U{1..L}" in json.loads(capsys.readouterr().out)["estimator"]
     assert main(["diffusion", "generate", str(tmp_path / "mdm"), "--length", "8", "--tokens-per-step", "2",
                  "--block-length", "4", "--cache", "prefix", "--batch-size", "2", "--json", "-"]) == 0
     g = json.loads(capsys.readouterr().out)

@@ -38,6 +38,7 @@ def add_commands(dsub) -> None:
     t.add_argument("--lr", type=positive_float, default=None, help="peak AdamW learning rate (default 2e-3)")
     t.add_argument("--var-len-prob", type=nonnegative_float, default=0.01,
                    help="mdm: fraction of batches cut to a random length (LLaDA: 1%%)")
+    add_estimator_option(t, "the training loss")
     t.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's)")
     t.add_argument("--no-progress", action="store_true")
     add_out_option(t, "folder", "ckpt.pt, run.json and result.json (resumes if present)", required=True)
@@ -50,6 +51,7 @@ def add_commands(dsub) -> None:
     add_data_option(e, "held-out tokens: a .npy file (all of it, up to --max-windows windows), 'markov' (a fresh "
                        "stream of the chain) or a text corpus name (its validation split)")
     e.add_argument("--samples", type=positive_int, default=8, help="mdm: (t, mask) draws per window")
+    add_estimator_option(e, "the NELBO estimate")
     e.add_argument("--max-windows", type=positive_int, default=512)
     e.add_argument("--seed", type=int, default=0)
     add_json_option(e, "the evaluation")
@@ -89,6 +91,12 @@ def add_data_option(p: argparse.ArgumentParser, what: str | None = None) -> None
                    help="text corpora, for training (evaluate and study read text with the model's own)")
 
 
+def add_estimator_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--estimator", choices=["time", "count"], default="time",
+                   help=f"mdm, {what}: draw the time t (MDLM, weight 1/t) or the number of masked tokens "
+                        f"(any-order AR form, weight L/|M|: the same bound with less variance)")
+
+
 def add_sampler_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sampler", choices=["llada", "ancestral", "ar"], default=None,
                    help="default: llada for a diffusion model, ar for an AR model")
@@ -108,7 +116,7 @@ def _train(args: argparse.Namespace) -> int:
     spec = RunSpec(data=args.data, kind=args.kind, minutes=minutes if args.steps is None else None, steps=args.steps,
                    seed=args.seed, tokenizer=args.tokenizer, block_size=args.block_size, batch_size=args.batch_size,
                    d_model=args.d_model, layers=args.layers, n_head=args.n_head, loops=args.loops, block=args.block,
-                   var_len_prob=args.var_len_prob, **({"lr": args.lr} if args.lr else {}))
+                   var_len_prob=args.var_len_prob, estimator=args.estimator, **({"lr": args.lr} if args.lr else {}))
     r = train_run(spec, args.out, progress=not args.no_progress, threads=args.threads)
     r.pop("model")
     write_json_option(args, r)
@@ -123,7 +131,7 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from paradigmlab.diffusion.experiments import evaluate_run
 
-    r = evaluate_run(args.run, args.data, args.samples, args.seed, args.max_windows, args.tokenizer)
+    r = evaluate_run(args.run, args.data, args.samples, args.seed, args.max_windows, args.tokenizer, args.estimator)
     write_json_option(args, r)
     if not json_to_stdout(args):
         line = f"{r['kind']}: {r['nll_per_token']:.4f} +- {r['stderr']:.4f} nats/token"

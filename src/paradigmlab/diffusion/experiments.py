@@ -28,7 +28,7 @@ import torch
 from paradigmlab.data.markov import DEFAULT_SOURCE, DEFAULT_TOKENS, MarkovSource
 from paradigmlab.data.text import CORPORA, TextData, load_text_data
 from paradigmlab.data.tokens import check_tokens, load_token_file, token_data
-from paradigmlab.diffusion.mdm import MaskedDiffusion, ar_nll, data_vocab, denoiser_config, nelbo
+from paradigmlab.diffusion.mdm import ESTIMATORS, MaskedDiffusion, ar_nll, data_vocab, denoiser_config, nelbo
 from paradigmlab.diffusion.sampling import SamplerConfig, sample
 from paradigmlab.looped.model import LoopedConfig, LoopedLM
 from paradigmlab.looped.train import CHECKPOINT, TrainConfig, load_checkpoint, train
@@ -136,8 +136,9 @@ def model_config(kind: str, vocab_size: int, block_size: int, shape: dict) -> Lo
     return LoopedConfig(vocab_size=vocab_size, block_size=block_size, **shape)
 
 
-def objective_for(kind: str, var_len_prob: float = 0.01):
-    return MaskedDiffusion(var_len_prob) if kind == "mdm" else None  # None: the trainer's next-token loss
+def objective_for(kind: str, var_len_prob: float = 0.01, estimator: str = "time"):
+    # None: the trainer's next-token loss
+    return MaskedDiffusion(var_len_prob, estimator) if kind == "mdm" else None
 
 
 def measure_step(mc: LoopedConfig, kind: str, batch_size: int, steps: int = 4, device: str = "cpu") -> float:
@@ -179,6 +180,7 @@ class RunSpec:
     block: str = "qwen3"  # RoPE blocks: a GPT-2 block's learned absolute positions left the denoiser at uniform
     lr: float = 2e-3
     var_len_prob: float = 0.01
+    estimator: str = "time"  # mdm: the training loss's draw, t or the mask count (mdm.ESTIMATORS)
     eval_every: int | None = None
 
     def __post_init__(self) -> None:
@@ -196,6 +198,8 @@ class RunSpec:
             if getattr(self, name) is not None:
                 integer(getattr(self, name), name, min=1)
         number(self.lr, "lr", positive=True)
+        if self.estimator not in ESTIMATORS:
+            raise InputError(f"estimator must be one of {tuple(ESTIMATORS)}, got {self.estimator!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -241,8 +245,10 @@ def train_run(spec: RunSpec, out: str | Path | None = None, progress: bool = Tru
     recorded = out / RUN_FILE if out is not None else None
     if recorded is not None and recorded.is_file() and (out / CHECKPOINT).is_file():
         saved = json.loads(recorded.read_text())
-        if saved["spec"] != spec.to_dict():
-            diff = sorted(k for k in spec.to_dict() if saved["spec"].get(k) != spec.to_dict()[k])
+        defaults = RunSpec(data=spec.data, steps=1).to_dict()  # a run recorded before a field existed had its default
+        saved_spec = {k: saved["spec"].get(k, defaults[k]) for k in defaults}
+        if saved_spec != spec.to_dict():
+            diff = sorted(k for k in spec.to_dict() if saved_spec[k] != spec.to_dict()[k])
             raise InputError(f"{out} holds a run with other settings ({', '.join(diff)}); use another --out")
         mc = LoopedConfig.from_dict(saved["model_config"])
         tc = TrainConfig(**{**saved["train_config"], "progress": progress})
@@ -260,7 +266,7 @@ def train_run(spec: RunSpec, out: str | Path | None = None, progress: bool = Tru
     tc.out_dir = str(out) if out is not None else None
     tc.progress = progress
     with torch_threads(threads):
-        res = train(mc, tc, corpus.data, objective=objective_for(spec.kind, spec.var_len_prob), stop_at=stop_at)
+        res = train(mc, tc, corpus.data, objective=objective_for(spec.kind, spec.var_len_prob, spec.estimator), stop_at=stop_at)
     result = res.to_dict()
     rank = int(os.environ.get("RANK", "0"))
     result.update({"kind": spec.kind, "spec": spec.to_dict(), "plan": note, "corpus": corpus.describe(),
@@ -287,8 +293,10 @@ def load_run(path: str | Path, device: str = "cpu") -> tuple[LoopedLM, dict]:
 
 # ------------------------------------------------------------------------------------------- evaluation
 def evaluate_model(model: LoopedLM, tokens: np.ndarray, samples: int = 8, seed: int = 0, max_windows: int = 512,
-                   bytes_per_token: float | None = None, source: MarkovSource | None = None) -> dict:
-    """NLL (AR, exact) or NELBO (diffusion, ``samples`` draws per window) of ``tokens`` in nats per token."""
+                   bytes_per_token: float | None = None, source: MarkovSource | None = None,
+                   estimator: str = "time") -> dict:
+    """NLL (AR, exact) or NELBO (diffusion, ``samples`` draws per window by ``estimator``) of ``tokens`` in nats
+    per token."""
     kind = kind_of(model)
     vocab = data_vocab(model)
     t = torch.from_numpy(check_tokens(tokens, "evaluation tokens", vocab))
@@ -300,7 +308,7 @@ def evaluate_model(model: LoopedLM, tokens: np.ndarray, samples: int = 8, seed: 
         n = min(max_windows, len(t) // T)
         if n < 1:
             raise InputError(f"evaluation needs at least one window of {T} tokens, got {len(t)} tokens")
-        r = nelbo(model, t[: n * T].view(n, T), samples=samples, seed=seed)
+        r = nelbo(model, t[: n * T].view(n, T), samples=samples, seed=seed, estimator=estimator)
     r["kind"] = kind
     r["nats_per_token"] = r["nll_per_token"]
     r["bits_per_token"] = r["nll_per_token"] / math.log(2)
@@ -324,7 +332,7 @@ def text_tokenizer(state: dict, asked: str | None = None) -> str:
 
 
 def evaluate_run(path: str | Path, data: str, samples: int = 8, seed: int = 0, max_windows: int = 512,
-                 tokenizer: str | None = None) -> dict:
+                 tokenizer: str | None = None, estimator: str = "time") -> dict:
     """:func:`evaluate_model` of a run folder on ``data`` (a token file, or ``markov`` / a corpus name)."""
     model, state = load_run(path)
     tok = text_tokenizer(state, tokenizer)
@@ -332,7 +340,7 @@ def evaluate_run(path: str | Path, data: str, samples: int = 8, seed: int = 0, m
     if state["tokenizer"].startswith("ids-") and data in CORPORA:
         raise InputError(f"the model was trained on token ids ({state['tokenizer']}), not on the {data} text")
     tokens, source, bpt = eval_tokens(data, state["tokenizer"], vocab, tok)
-    r = evaluate_model(model, tokens, samples, seed, max_windows, bpt, source)
+    r = evaluate_model(model, tokens, samples, seed, max_windows, bpt, source, estimator)
     r.update({"run": str(path), "data": data, "params": model.num_params()})
     return r
 

@@ -70,20 +70,64 @@ def masked_loss(model: torch.nn.Module, x: torch.Tensor, t: torch.Tensor, genera
     return (nll * masked).sum(dim=1) / t.to(x.device)
 
 
+def antithetic_counts(n: int, length: int, generator: torch.Generator) -> torch.Tensor:
+    """``n`` mask counts in ``{1, ..., length}``, low-discrepancy over the batch like :func:`antithetic_times`
+    (one uniform offset, evenly spaced): each is still uniform on ``{1, ..., length}``."""
+    u = (torch.rand(1, generator=generator) + torch.arange(n) / n) % 1.0
+    return (1 + (u * length).long()).clamp(max=length)
+
+
+def count_masked_loss(model: torch.nn.Module, x: torch.Tensor, generator: torch.Generator,
+                      mask_token: int) -> torch.Tensor:
+    """Per-sequence NELBO estimate by the number of masked tokens (nats): ``m ~ U{1..L}``, ``m`` positions masked
+    uniformly at random, ``(L / m) * sum_{masked} -log p(x_l | x_t)``.
+
+    The same bound as :func:`masked_loss` (both average to :func:`exact_nelbo`'s ``sum_M (|M|-1)! (L-|M|)! / L!``
+    weights: the sets of size ``m`` carry ``1 / m`` together), written as the any-order autoregressive loss of
+    Ou et al. 2024 (RADD's lambda-DCE). Drawing ``m`` instead of ``t`` removes the binomial noise of ``|M|`` given
+    ``t``, which the ``1 / t`` weight amplifies at small ``t``: the per-token loss is the mean NLL of the masked
+    positions."""
+    B, L = x.shape
+    m = antithetic_counts(B, L, generator)
+    ranks = torch.rand(B, L, generator=generator).argsort(dim=1).argsort(dim=1)  # a uniform permutation per row
+    masked = (ranks < m[:, None]).to(x.device)
+    xt = torch.where(masked, torch.full_like(x, mask_token), x)
+    logp = denoiser_logits(model, xt)
+    nll = -logp.gather(-1, x.unsqueeze(-1)).squeeze(-1)
+    return (nll * masked).sum(dim=1) * (L / m.to(x.device))
+
+
+ESTIMATORS = {"time": "t ~ U[T_MIN, 1], weight 1/t", "count": "|M| ~ U{1..L}, weight L/|M|"}
+
+
+def draw_loss(model: torch.nn.Module, x: torch.Tensor, generator: torch.Generator, mask_token: int,
+              estimator: str = "time") -> torch.Tensor:
+    """Per-sequence NELBO estimates of one antithetic draw over the batch, by ``estimator`` (:data:`ESTIMATORS`)."""
+    if estimator == "time":
+        return masked_loss(model, x, antithetic_times(x.size(0), generator), generator, mask_token)
+    if estimator == "count":
+        return count_masked_loss(model, x, generator, mask_token)
+    raise InputError(f"estimator must be one of {tuple(ESTIMATORS)}, got {estimator!r}")
+
+
 @dataclass
 class MaskedDiffusion:
     """The training objective of :func:`paradigmlab.looped.train.train` for a masked-diffusion LM.
 
-    Loss = NELBO per token (nats), averaged over the batch, ``t`` antithetic over the batch. ``var_len_prob``: the
-    fraction of batches cut to a random length in ``[1, L]`` (LLaDA trains 1 % of its batches so, to make the model
-    at home with sequences shorter than its context); the cut is a function of the step's generator.
+    Loss = NELBO per token (nats), averaged over the batch, ``t`` (or the mask count, ``estimator="count"``)
+    antithetic over the batch. ``var_len_prob``: the fraction of batches cut to a random length in ``[1, L]`` (LLaDA
+    trains 1 % of its batches so, to make the model at home with sequences shorter than its context); the cut is a
+    function of the step's generator.
     """
 
     var_len_prob: float = 0.01
+    estimator: str = "time"
     name: str = "mdm"
 
     def __post_init__(self) -> None:
         number(self.var_len_prob, "var_len_prob", min=0.0, max=1.0)
+        if self.estimator not in ESTIMATORS:
+            raise InputError(f"estimator must be one of {tuple(ESTIMATORS)}, got {self.estimator!r}")
 
     def __call__(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator):
         # y (the next tokens) is the AR target; the diffusion model denoises x itself
@@ -92,17 +136,20 @@ class MaskedDiffusion:
             x = x[:, : int(torch.randint(1, L + 1, (1,), generator=generator).item())]
         raw = model.module if hasattr(model, "module") else model  # DDP wraps it
         raw = getattr(raw, "_orig_mod", raw)  # torch.compile wraps it
-        t = antithetic_times(x.size(0), generator)
-        return masked_loss(model, x, t, generator, mask_id(raw)).mean() / x.size(1)
+        return draw_loss(model, x, generator, mask_id(raw), self.estimator).mean() / x.size(1)
 
 
 # ---------------------------------------------------------------------------- likelihood
 @torch.no_grad()
-def nelbo(model: LoopedLM, windows: torch.Tensor, samples: int = 8, seed: int = 0, batch_size: int = 64) -> dict:
+def nelbo(model: LoopedLM, windows: torch.Tensor, samples: int = 8, seed: int = 0, batch_size: int = 64,
+          estimator: str = "time") -> dict:
     """Monte-Carlo NELBO (nats per token) of ``windows`` ``[N, L]``: ``samples`` antithetic ``(t, mask)`` draws per
-    window. Returns the mean and its standard error over windows (each window's mean over its draws is one
-    independent observation), and the estimator's description."""
+    window (or ``(|M|, mask)`` draws, ``estimator="count"``: the same bound, less variance). Returns the mean and its
+    standard error over windows (each window's mean over its draws is one independent observation), and the
+    estimator's description."""
     integer(samples, "samples", min=1)
+    if estimator not in ESTIMATORS:
+        raise InputError(f"estimator must be one of {tuple(ESTIMATORS)}, got {estimator!r}")
     windows = check_windows(windows, data_vocab(model))
     g = torch.Generator().manual_seed(seed)
     model.eval()
@@ -111,15 +158,15 @@ def nelbo(model: LoopedLM, windows: torch.Tensor, samples: int = 8, seed: int = 
         x = windows[i: i + batch_size]
         acc = torch.zeros(len(x))
         for _ in range(samples):
-            t = antithetic_times(len(x), g)
-            acc += masked_loss(model, x, t, g, mask_id(model)).cpu()
+            acc += draw_loss(model, x, g, mask_id(model), estimator).cpu()
         per_window.append(acc / samples / x.size(1))
     v = torch.cat(per_window).double()
     n = len(v)
     se = float(v.std(unbiased=True) / math.sqrt(n)) if n > 1 else float("nan")
     return {"nll_per_token": float(v.mean()), "stderr": se, "windows": n, "length": int(windows.size(1)),
-            "estimator": f"NELBO (upper bound on NLL): {samples} antithetic (t, mask) draws per window of "
-                         f"{windows.size(1)} tokens, t ~ U[{T_MIN}, 1], weight 1/t; stderr over {n} windows"}
+            "estimator": f"NELBO (upper bound on NLL): {samples} antithetic ({'t' if estimator == 'time' else '|M|'}"
+                         f", mask) draws per window of {windows.size(1)} tokens, "
+                         f"{ESTIMATORS[estimator].replace('T_MIN', str(T_MIN))}; stderr over {n} windows"}
 
 
 @torch.no_grad()
@@ -205,5 +252,6 @@ def check_windows(x, vocab: int) -> torch.Tensor:
     return x
 
 
-__all__ = ["MaskedDiffusion", "T_MIN", "antithetic_times", "ar_nll", "check_windows", "data_vocab", "denoiser_config",
+__all__ = ["ESTIMATORS", "MaskedDiffusion", "T_MIN", "antithetic_counts", "antithetic_times", "count_masked_loss",
+           "draw_loss", "ar_nll", "check_windows", "data_vocab", "denoiser_config",
            "denoiser_logits", "exact_nelbo", "mask_id", "masked_loss", "nelbo"]
