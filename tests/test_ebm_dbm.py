@@ -402,3 +402,68 @@ def test_the_shipped_model_loads_and_classifies():
         pytest.skip(r["skipped"])
     # recorded 90.68% on all 10,000 test images; 100 images leave room for sampling noise, not for a broken model
     assert r["test_images"] == 100 and r["accuracy"] >= 0.8
+
+
+def test_a_dbm_on_the_ideal_substrate_samples_as_the_reference_kernel():
+    """``backend=Substrate()`` runs the emulated kernel: with no knob set it draws exactly the reference
+    kernel's states (same seeds), in the read-out and in both phases of the gradient; a knob changes them."""
+    from paradigmlab.pbit.substrate import Substrate
+
+    x = np.tile([[1, -1, 1], [-1, -1, 1], [1, 1, -1]], (10, 1))
+    y = np.tile([0, 1, 1], 10)
+    kw = dict(num_samples=10, sweeps_per_sample=2, burn_in=5, seed=3)
+    ref = tiny(backend="reference")
+    ideal = tiny(backend=Substrate())
+    assert np.array_equal(ideal.label_scores(x, **kw), ref.label_scores(x, **kw))
+    for a, b in zip(ideal.gradient(x, y, num_chains=30, sweeps=5, seed=1), ref.gradient(x, y, num_chains=30, sweeps=5, seed=1)):
+        assert np.array_equal(a, b)
+    coarse = tiny(backend=Substrate(rng_bits=2))
+    assert not np.array_equal(coarse.label_scores(x, **kw), ref.label_scores(x, **kw))
+    with pytest.raises(ValueError, match="Substrate"):
+        tiny(backend="fpga")
+
+
+def test_quantized_dbm_holds_fixed_point_parameters():
+    m = tiny()
+    q = m.quantized(3)
+    vals = np.abs(np.r_[q.weights, q.h])
+    step = np.abs(np.r_[m.weights, m.h]).max() / 3  # 3 bits: codes -3..3, the largest magnitude at code 3
+    assert np.allclose(vals / step, np.round(vals / step)) and np.round(vals / step).max() == 3
+    assert np.abs(q.weights - m.weights).max() <= step / 2 + 1e-12  # rounding, nothing clipped at the full scale
+    assert np.array_equal(q.quantized(3).weights, q.weights)  # on the grid already
+    assert not np.array_equal(q.weights, m.weights) and q.backend == m.backend
+    clipped = m.quantized(3, scale=step / 4)
+    assert np.abs(clipped.weights).max() == pytest.approx(3 * step / 4)  # above the top code: saturated
+    with pytest.raises(ValueError, match="scale"):
+        m.quantized(3, scale=-1.0)
+
+
+def test_dbm_substrate_study_runs_every_knob_on_one_model():
+    from types import SimpleNamespace
+
+    from paradigmlab.ebm.experiments import dbm_substrate_study
+    from paradigmlab.pbit.experiments import SUBSTRATE_KNOBS
+    from paradigmlab.pbit.schedules import SamplingSchedule
+
+    m = tiny()
+    before = m.weights.copy()
+    split = SimpleNamespace(x_test=np.tile([[1, -1, 1], [-1, -1, 1], [1, 1, -1]], (4, 1)), y_test=np.tile([0, 1, 1], 4))
+    r = dbm_substrate_study(m, split, n=12, readout=SamplingSchedule(burn_in=5, num_samples=5, sweeps_per_sample=1),
+                            progress=False)
+    assert len(r["rows"]) == len(SUBSTRATE_KNOBS) + 3 and r["test_images"] == 12
+    kinds = {row["knob"]: row["kernel"] for row in r["rows"]}
+    assert kinds["ideal"] == "emulated" and kinds["weights 4 bits"] == "numba" and kinds["tanh LUT 2 bits"] == "emulated"
+    assert all(0 <= row["accuracy"] <= 1 and row["stderr"] >= 0 for row in r["rows"])
+    assert np.array_equal(m.weights, before) and m.backend == "numba"  # the caller's model is untouched
+
+
+def test_costly_knobs_flags_drops_beyond_z_standard_errors():
+    from paradigmlab.ebm.experiments import costly_knobs
+
+    rows = [{"knob": "ideal", "substrate": {}, "accuracy": 0.90, "stderr": 0.01},
+            {"knob": "close", "substrate": {"a": 1}, "accuracy": 0.87, "stderr": 0.01},  # 0.03 < 3 * 0.0141
+            {"knob": "far", "substrate": {"a": 2}, "accuracy": 0.80, "stderr": 0.01},
+            {"knob": "farther", "substrate": {"a": 3}, "accuracy": 0.30, "stderr": 0.01}]
+    got = costly_knobs({"rows": rows})
+    assert [r["knob"] for r in got] == ["farther", "far"] and got[0]["drop"] == pytest.approx(0.6)
+    assert [r["knob"] for r in costly_knobs({"rows": rows}, z=2.0)] == ["farther", "far", "close"]

@@ -81,3 +81,16 @@ def test_sampler_interface_and_bad_input():
         Substrate(update="async")
     with pytest.raises(InputError, match="dt"):
         Substrate(smtj=True, dt=0)
+
+
+def test_a_substrate_is_a_kernel_backend():
+    from paradigmlab.pbit.kernels import is_backend, make_kernel
+    from paradigmlab.pbit.substrate import EmulatedKernel
+
+    m = model12()
+    sub = Substrate(lut_bits=4)
+    k = make_kernel(sub, m.J, m.h, m.coloring(), 4, seed=0)
+    assert isinstance(k, EmulatedKernel) and k.substrate is sub
+    assert is_backend("numba") and is_backend(sub) and not is_backend("cuda") and not is_backend(None)
+    with pytest.raises(ValueError, match="cuda"):
+        make_kernel("cuda", m.J, m.h, m.coloring(), 4)

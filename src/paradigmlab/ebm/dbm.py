@@ -32,12 +32,13 @@ import scipy.sparse as sp
 from paradigmlab.ebm.engine import EdgeCoupling, PhaseChains, open_chains, rao_blackwell_moments
 from paradigmlab.measure import savez_atomic
 from paradigmlab.pbit.coloring import check_coloring, color_graph, groups_from_colours
-from paradigmlab.pbit.kernels import BACKENDS
+from paradigmlab.pbit.kernels import BACKENDS, is_backend
 from paradigmlab.pbit.kernels.base import Kernel
 from paradigmlab.pbit.model import IsingModel
 from paradigmlab.pbit.reads import average_over_reads, resolve_schedule
 from paradigmlab.pbit.schedules import SamplingSchedule
 from paradigmlab.pbit.spins import random_spins
+from paradigmlab.pbit.substrate import quantize, weight_scale
 from paradigmlab.validate import declared_size, integer, number, read_npz, real_array
 
 #: Default read-out of :meth:`SparseDBM.label_scores` (and :meth:`~SparseDBM.predict`, :meth:`~SparseDBM.score`).
@@ -51,7 +52,8 @@ class SparseDBM:
     (in the pixel order of the images you pass); ``labels``: (copies, classes)
     label p-bits; ``groups``: a proper colouring (computed if omitted);
     ``weights``/``h``: initial parameters (default: weights ~ N(0, init_scale),
-    h = 0); ``backend``: p-bit kernel used for sampling; ``label_block``:
+    h = 0); ``backend``: p-bit kernel used for sampling (a name, or a
+    :class:`~paradigmlab.pbit.substrate.Substrate`: emulated hardware); ``label_block``:
     ``"independent"`` or ``"softmax"`` label p-bits (see the module docstring).
     """
 
@@ -72,8 +74,8 @@ class SparseDBM:
             raise ValueError("visible and label p-bits must all be distinct")
         if self.labels.shape[1] < 2:
             raise ValueError(f"labels must be (copies, classes) with >= 2 classes, got {self.labels.shape}")
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        if not is_backend(backend):
+            raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)} or a Substrate")
         if label_block not in self.LABEL_BLOCKS:
             raise ValueError(f"unknown label_block {label_block!r}; choose one of {', '.join(self.LABEL_BLOCKS)}")
         self.backend, self.label_block = backend, label_block
@@ -149,6 +151,17 @@ class SparseDBM:
         upper = sp.triu(M, k=1).tocoo()
         edges = np.c_[upper.row, upper.col]
         return cls(M.shape[0], edges, visible, labels, weights=upper.data, h=h, **kwargs)
+
+    def quantized(self, bits: int, scale: float | None = None) -> "SparseDBM":
+        """A copy with weights and biases in ``bits``-bit signed fixed point at one ``scale`` (default: the
+        largest magnitude maps to the largest code), as an FPGA's multiply-accumulate holds them
+        (:func:`paradigmlab.pbit.substrate.quantize`); sampling, reads and label draws all see the rounded values."""
+        s = weight_scale(self.J(), self.h, bits) if scale is None else number(scale, "scale", positive=True)
+        q = SparseDBM(self.num_nodes, self.coupling.edges, self.visible, self.labels, groups=self.groups,
+                      weights=quantize(self.weights, bits, s), h=quantize(self.h, bits, s), beta=self.beta,
+                      backend=self.backend, label_block=self.label_block)
+        q.source = f"{self.source}, {bits}-bit fixed point (step {s:.4g})"
+        return q
 
     def save(self, path: str | Path) -> Path:
         """Write graph, layout, colouring and parameters to ``path`` (.npz), atomically."""

@@ -17,6 +17,7 @@ The measurements behind the recipe's choices are in ``benchmarks/RESULTS.md``.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import time
@@ -30,6 +31,7 @@ from paradigmlab.ebm.dbm import SparseDBM
 from paradigmlab.ebm.rbm import DBN, RBM
 from paradigmlab.ebm.readout import fit_label_couplers
 from paradigmlab.ebm.training import TrainConfig, Trainer
+from paradigmlab.measure import machine_info
 from paradigmlab.pbit.schedules import SamplingSchedule
 
 #: Their recipe per update (Niazi et al. 2024): negative phase 100,000 sweeps of all 4,264 p-bits,
@@ -337,6 +339,62 @@ def report_run(quick: bool) -> dict:
         "ais_betas": ais_betas, "ais": ais_check(split, num_betas=ais_betas),
         "digits": digits, "shipped": shipped,
     }
+
+
+# ------------------------------------------------------------ the DBM on emulated hardware (issue 20)
+def percentile_scale(model: SparseDBM, bits: int, q: float) -> float:
+    """The fixed-point step that maps the ``q``-th percentile of ``|weights|, |h|`` to the largest code (values
+    above it saturate): at few bits a clipped scale keeps the many small weights off zero."""
+    mags = np.abs(np.r_[model.weights, model.h])
+    return float(np.percentile(mags, q)) / (2 ** (bits - 1) - 1)
+
+
+def dbm_substrate_study(model: SparseDBM, split: MnistSplit, n: int = 500, seed: int = 0,
+                        readout: SamplingSchedule | None = None, progress: bool = True) -> dict:
+    """Test accuracy of a trained DBM when its p-bits run on each emulated substrate of
+    :data:`paradigmlab.pbit.experiments.SUBSTRATE_KNOBS` (one knob at a time, the same ``n`` test images, read-out
+    and seed for every row), plus fixed-point weights at a clipped scale (:func:`percentile_scale`).
+
+    Weight bits round the model itself (:meth:`SparseDBM.quantized`: sampling, reads and label draws all see the
+    rounded values); the other knobs make the p-bits an :class:`~paradigmlab.pbit.substrate.EmulatedKernel`. A
+    row whose only knob is the weights samples with the numba kernel, the same law as the ideal substrate (both
+    tested against enumeration) at ~20x its speed."""
+    from paradigmlab.pbit.experiments import SUBSTRATE_KNOBS
+    from paradigmlab.pbit.substrate import Substrate
+
+    settings = list(SUBSTRATE_KNOBS)
+    for bits, q in ((4, 99.0), (3, 99.0), (4, 99.9)):
+        settings.append((f"weights {bits} bits, scale at the {q:g}th percentile",
+                         {"weight_bits": bits, "weight_scale": percentile_scale(model, bits, q)}))
+    readout = READOUT if readout is None else readout
+    rows = []
+    bar = _progress_bar(progress, len(settings), "DBM on substrates")
+    for label, knobs in settings:
+        rest = {k: v for k, v in knobs.items() if k not in ("weight_bits", "weight_scale")}
+        m = copy.copy(model) if "weight_bits" not in knobs else model.quantized(knobs["weight_bits"], knobs.get("weight_scale"))
+        m.backend = Substrate(**rest) if rest or not knobs else "numba"  # a copy: the caller's model is untouched
+        r = evaluate(m, split, n=n, seed=seed, readout=readout)
+        acc = r["accuracy"]
+        rows.append({"knob": label, "substrate": knobs, "accuracy": acc,
+                     "stderr": float(np.sqrt(acc * (1 - acc) / r["test_images"])), "seconds": r["seconds"],
+                     "kernel": "numba" if m.backend == "numba" else "emulated"})
+        bar.update()
+    bar.close()
+    return {"model": model.source, "test_images": n, "seed": seed, "readout": readout.to_dict(), "rows": rows,
+            "machine": machine_info()}
+
+
+def costly_knobs(study: dict, z: float = 3.0) -> list[dict]:
+    """The rows of :func:`dbm_substrate_study` whose accuracy lies more than ``z`` standard errors of the difference
+    below the ideal substrate's (errors taken as independent binomial ones: conservative, since every row reads the
+    same images), worst first, each with its ``drop`` in accuracy."""
+    ideal = next(r for r in study["rows"] if not r["substrate"])
+    out = []
+    for r in study["rows"]:
+        drop = ideal["accuracy"] - r["accuracy"]
+        if r is not ideal and drop > z * np.hypot(ideal["stderr"], r["stderr"]):
+            out.append(dict(r, drop=drop))
+    return sorted(out, key=lambda r: -r["drop"])
 
 
 # ------------------------------------------------------------ the CLI's commands

@@ -109,9 +109,72 @@ ends first, and evaluates all 10,000 test images; `python benchmarks/ebm_dbm_tra
 benchmarks/results/ (measured: 88.1% on the 10,000 test images after 56.7 min on one core; 40 copies 88.5%,
 90.8% after the label refit of `benchmarks/ebm_dbm_readout_fit.py`).
 """
+    subs = substrates_markdown(out_dir)
+    if subs:
+        md += subs
     data = {"shipped_model": r["shipped"], "contrastive": contrastive, "label_fit": fit, "final": final, "final_long_readout": long, "summary": s,
             "paper": cmp, "baselines": rows, "ais": ais, "history": history, "label_balance": r["label_balance"]}
-    return Section("Sparse DBM learning on the p-bit computer (4.2)", md, [curve.name, digits.name, "ebm_baselines.png"], data)
+    figs = [curve.name, digits.name, "ebm_baselines.png"] + (["ebm_dbm_substrates.png"] if subs else [])
+    return Section("Sparse DBM learning on the p-bit computer (4.2)", md, figs, data)
+
+
+#: The DBM-on-substrates study the report quotes (``python benchmarks/ebm_dbm_substrates.py``).
+SUBSTRATE_RESULTS = ex.SHIPPED_MODEL.with_name("ebm_dbm_substrates.json")
+
+
+def substrates_markdown(out_dir: Path) -> str:
+    """The shipped DBM's accuracy per emulated substrate knob, from :data:`SUBSTRATE_RESULTS` (its plot copied
+    beside the report); empty when the file is not beside this checkout."""
+    import json
+    import shutil
+
+    if not SUBSTRATE_RESULTS.is_file():
+        return ""
+    d = json.loads(SUBSTRATE_RESULTS.read_text())
+    png = SUBSTRATE_RESULTS.with_suffix(".png")
+    if png.is_file():
+        shutil.copy(png, Path(out_dir) / png.name)
+    rows = "\n".join(f"| {r['knob']} | {100 * r['accuracy']:.1f} +- {100 * r['stderr']:.1f} | {r['kernel']} |"
+                      for r in d["rows"])
+    m = d["machine"]
+    costly = ex.costly_knobs(d)
+    lost = "; ".join(f"{r['knob']} -{100 * r['drop']:.1f} points" for r in costly) or "none"
+    kept = len(d["rows"]) - 1 - len(costly)
+    return f"""
+**On emulated hardware** (`benchmarks/results/ebm_dbm_substrates.json`, {m.get('processor', '?')}, {m.get('cpu_count')}
+CPUs; `python benchmarks/ebm_dbm_substrates.py`): the shipped model's MNIST accuracy when its p-bits run on each
+substrate knob of the p-bit hardware section, one at a time ({d['test_images']} test images, the same images, read-out
+`{_readout_text(d['readout'])}` and seed in every row; weight bits round the model itself, so reads see them too):
+
+| substrate knob | test accuracy (%) | kernel |
+|---|---|---|
+{rows}
+
+Knobs that cost more than 3 standard errors of accuracy against the ideal substrate (worst first): {lost}. The
+other {kept} stay within 3 standard errors of it.
+
+![DBM on substrates](ebm_dbm_substrates.png)
+"""
+
+
+def plot_dbm_substrates(d: dict, path) -> Path:
+    """Accuracy per substrate knob, with its binomial error bar and the ideal substrate's line."""
+    plt = _plt()
+    rows = d["rows"]
+    fig, ax = plt.subplots(figsize=(6.2, 0.155 * len(rows) + 0.9))
+    y = np.arange(len(rows))
+    acc = np.array([100 * r["accuracy"] for r in rows])
+    ax.barh(y, acc, xerr=[100 * r["stderr"] for r in rows], color=["C0" if r["kernel"] == "emulated" else "C1" for r in rows])
+    ideal = next((100 * r["accuracy"] for r in rows if not r["substrate"]), None)
+    if ideal is not None:
+        ax.axvline(ideal, color="k", ls="--", lw=1, label="ideal p-bits")
+        ax.legend(fontsize=7, loc="lower right")
+    ax.set_yticks(y, [r["knob"] for r in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(f"MNIST test accuracy (%), {d['test_images']} test images\n(orange: fixed-point weights alone, numba kernel)", fontsize=8)
+    ax.set_title("Niazi-graph DBM on emulated p-bit substrates", fontsize=9)
+    return save_figure(fig, path, colours=16)
 
 
 # ====================================================================== associative memories (issue 18)

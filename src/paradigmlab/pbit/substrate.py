@@ -82,6 +82,11 @@ class Substrate:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def make_kernel(self, J, h, groups, num_chains, seed=None, device=None) -> "EmulatedKernel":
+        """An :class:`EmulatedKernel` on this substrate: a ``Substrate`` is a kernel backend wherever one is
+        named (``paradigmlab.pbit.kernels.make_kernel``; e.g. ``SparseDBM(..., backend=Substrate(...))``)."""
+        return EmulatedKernel(J, h, groups, num_chains, seed=seed, device=device, substrate=self)
+
 
 def lfsr_step(reg: np.ndarray, lfsr_bits: int) -> tuple[np.ndarray, np.ndarray]:
     """One step of Galois LFSRs (uint64 registers of ``lfsr_bits`` bits): ``(new registers, output bits)``."""
