@@ -51,7 +51,8 @@ def main() -> None:
         print(f"best of ours vs {base}: {ex.head_to_head(summary, base)}")
     ex.plot_traces(rows, RESULTS / f"{name}.png")
     write_json_atomic(RESULTS / f"{name}.json", {"machine": machine, "args": vars(args), "summary": summary,
-                                                 "runs": rows, "seconds": time.perf_counter() - t0})
+                                                 "runs": rows, "seconds": time.perf_counter() - t0},
+                      indent=None)  # one line: the traces are long
     print(f"wrote {RESULTS / (name + '.json')} and {name}.png")
 
 

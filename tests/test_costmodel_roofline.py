@@ -85,3 +85,42 @@ def test_roofline_png(tmp_path):
     c = decoder_costs(load_model("gpt2"))
     path = plot_roofline([("gpt2", c)], hw, tmp_path / "r.png", extra=[("cnn", 200.0)])
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pbit_machine_presets_carry_rate_energy_and_their_assumptions():
+    from paradigmlab.costmodel.pbit import pbit_machines, pbit_workload
+
+    fpga = load_hardware("pbit-fpga")
+    assert fpga.is_pbit and fpga.assumed == ("power_w",)
+    assert fpga.joules_per_flip() == pytest.approx(fpga.power_w / 64e9)  # board power over the top rate
+    smtj = load_hardware("pbit-smtj-asic")
+    assert smtj.joules_per_flip() == smtj.energy_per_flip_j  # a quoted energy wins over power / rate
+    assert not load_hardware("h100-sxm").is_pbit and load_hardware("h100-sxm").joules_per_flip() is None
+    names = {hw.name for hw in pbit_machines()}
+    assert {"pbit-fpga", "pbit-smtj-asic", "pbit-dtca", "pbit-thrml-8xb200"} <= names and "b200" not in names
+    assert all(hw.source for hw in pbit_machines())
+    rows = {r["name"]: r for r in pbit_workload(6.4e10, measured={"here": 0.5})}
+    assert rows["pbit-fpga"]["seconds"] == pytest.approx(1.0) and rows["pbit-fpga"]["seconds_low"] == pytest.approx(1.28)
+    assert rows["pbit-fpga"]["joules"] == pytest.approx(fpga.power_w) and rows["pbit-fpga"]["assumed"] == ["power_w"]
+    assert rows["pbit-dtca"]["seconds"] is None and rows["pbit-dtca"]["joules"] == pytest.approx(6.4e10 * 2e-15)
+    assert rows["here"]["seconds"] == pytest.approx(128.0) and rows["here"]["joules"] is None
+    with pytest.raises(ValueError, match="updates"):
+        pbit_workload(0)
+    with pytest.raises(ValueError, match="flips_per_ns or energy_per_flip_j"):
+        Hardware(name="x", kind="pbit_asic")
+    with pytest.raises(ValueError, match="assumed"):
+        Hardware.from_dict({"name": "x", "kind": "pbit_fpga", "flips_per_ns": 1, "assumed": ["watts"]})
+    with pytest.raises(ValueError, match="flips_per_ns must be > 0"):
+        Hardware(name="x", kind="pbit_fpga", flips_per_ns=-1)
+
+
+def test_the_dbm_claim_table_runs_on_the_presets():
+    from paradigmlab.ebm.experiments import NIAZI_BATCH_UPDATES, paper_comparison
+    from paradigmlab.ebm.reproduce import machines_markdown
+
+    cmp = paper_comparison(0.2, 0.5)
+    rows = {r["name"]: r for r in cmp["machines"]}
+    assert rows["this CPU (sustained in training)"]["seconds"] == pytest.approx(NIAZI_BATCH_UPDATES / 0.2e9)
+    assert cmp["their_fpga_batch_s"] == pytest.approx(NIAZI_BATCH_UPDATES / 50e9)  # the preset's low end
+    md = machines_markdown(cmp)
+    assert "pbit-thrml-8xb200" in md and "ASSUMED" in md and "> 10 h on GPU" in md

@@ -183,8 +183,13 @@ def _run_hardware(args: argparse.Namespace) -> int:
 
     for name in preset_names("hardware"):
         hw = load_hardware(name)
-        if hw.kind == "pbit_fpga":
-            print(f"{name:12s} p-bit FPGA: {hw.flips_per_ns_low:g}-{hw.flips_per_ns:g} flips/ns")
+        if hw.is_pbit:
+            rate = (f"{hw.flips_per_ns_low:g}-{hw.flips_per_ns:g} flips/ns" if hw.flips_per_ns_low else
+                    f"{hw.flips_per_ns:g} flips/ns" if hw.flips_per_ns else "flip rate not published")
+            jpf = hw.joules_per_flip()
+            print(f"{name:18s} {hw.kind:9s} {rate}"
+                  + (f", {jpf:.3g} J/flip" if jpf is not None else ", energy per flip not published")
+                  + (f" (ASSUMED: {', '.join(hw.assumed)})" if hw.assumed else ""))
             continue
         tpw = hw.tops_per_watt("int8")
         peaks = ", ".join(f"{k} {v:g}" for k, v in hw.peak_tflops.items())

@@ -3,7 +3,10 @@
 GPU figures are the vendors' dense (not 2:4-sparse) datasheet peaks. The
 compute-in-memory macro carries only an energy efficiency, tagged with the
 level it was measured at (macro, chip, board, system), because a macro-level
-TOPS/W leaves out everything outside the macro.
+TOPS/W leaves out everything outside the macro. A p-bit machine (kinds
+``pbit_*``: an FPGA, an ASIC, p-bit sampling software on GPUs) carries a flip
+rate and an energy per flip (quoted, or board power over flip rate); a figure
+that is an assumption rather than the source's is named in ``assumed``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from paradigmlab.costmodel.dtypes import compute_precision, fallback_precision
 from paradigmlab.costmodel.presets import load_preset
 
 _LEVELS = ("macro", "chip", "board", "system")
-_KINDS = ("gpu", "cim_macro", "pbit_fpga")
+_KINDS = ("gpu", "cim_macro", "pbit_fpga", "pbit_asic", "pbit_gpu")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Hardware:
     tops_per_watt_quoted: dict[str, float] = field(default_factory=dict)
     flips_per_ns: float | None = None
     flips_per_ns_low: float | None = None
+    energy_per_flip_j: float | None = None
+    assumed: tuple[str, ...] = ()
     source: str = ""
     notes: str = ""
 
@@ -46,16 +51,24 @@ class Hardware:
         for key, val in self.peak_tflops.items():
             if not (isinstance(val, (int, float)) and val > 0):
                 raise ValueError(f"hardware '{self.name}': peak_tflops[{key}] must be > 0, got {val!r}")
-        for attr in ("memory_bandwidth_gbs", "memory_gb", "power_w", "on_chip_mb", "link_gbs"):
+        for attr in ("memory_bandwidth_gbs", "memory_gb", "power_w", "on_chip_mb", "link_gbs", "flips_per_ns",
+                     "flips_per_ns_low", "energy_per_flip_j"):
             val = getattr(self, attr)
-            if val is not None and not val > 0:
+            if val is not None and not (isinstance(val, (int, float)) and val > 0):
                 raise ValueError(f"hardware '{self.name}': {attr} must be > 0, got {val!r}")
+        if self.is_pbit and self.flips_per_ns is None and self.energy_per_flip_j is None:
+            raise ValueError(f"hardware '{self.name}': a p-bit machine (kind {self.kind}) needs flips_per_ns or "
+                             "energy_per_flip_j")
+        unknown = set(self.assumed) - set(self.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"hardware '{self.name}': assumed names unknown fields {sorted(unknown)}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Hardware":
         """Build from a preset dict; unknown keys are an error (typos must not pass silently)."""
         data = dict(data)
         data["tops_per_watt_quoted"] = data.pop("tops_per_watt", {})
+        data["assumed"] = tuple(data.get("assumed", ()))
         known = set(cls.__dataclass_fields__)
         extra = set(data) - known
         if extra:
@@ -92,6 +105,20 @@ class Hardware:
     def ridge_point(self, dtype: str) -> float:
         """Arithmetic intensity (FLOPs/byte) where the roofline turns from memory- to compute-bound."""
         return self.peak(dtype)[0] / self.bandwidth
+
+    @property
+    def is_pbit(self) -> bool:
+        """A p-bit machine: its throughput is a flip rate (``flips_per_ns``), not FLOP/s."""
+        return self.kind.startswith("pbit")
+
+    def joules_per_flip(self) -> float | None:
+        """Energy of one p-bit update: quoted (``energy_per_flip_j``), else board power over the top flip rate;
+        None where neither is known."""
+        if self.energy_per_flip_j is not None:
+            return self.energy_per_flip_j
+        if self.power_w is None or self.flips_per_ns is None:
+            return None
+        return self.power_w / (self.flips_per_ns * 1e9)
 
     def tops_per_watt(self, precision: str = "int8") -> float | None:
         """Energy efficiency at ``precision``: quoted for macros, peak/TDP for boards."""

@@ -421,12 +421,24 @@ def dtm_generate_run(model_path, num: int, out, seed: int = 0, label: str | None
 
 
 # ---------------------------------------------------------------------- energy per sample: DTM on p-bits vs a DDPM on a GPU
-#: Energy of one p-bit (sampling-cell) update. The all-transistor chip is the paper's projection (Jelinčič et al.,
-#: ~2 fJ per cell update: a measured ~350 aJ random bit plus modelled bias, clock and neighbour communication; read
-#: second-hand from the paper's appendix, not measured here). The FPGA's board power is not given by Niazi et al.'s
-#: preset: 20 W is ASSUMED (a mid-size FPGA board), stated next to every figure that uses it.
-PBIT_ENERGY_J = {"dtca-chip (paper's projection, 2 fJ/update)": 2e-15,
-                 "pbit-fpga (64 flips/ns, ASSUMED 20 W)": 20.0 / 64e9}
+def _pbit_energy(names=("pbit-dtca", "pbit-fpga")) -> dict[str, float]:
+    """Joules per p-bit update of the cost model's p-bit presets, keyed by a label that carries the preset's
+    ASSUMED figures (:meth:`paradigmlab.costmodel.hardware.Hardware.joules_per_flip`)."""
+    from paradigmlab.costmodel.hardware import load_hardware
+
+    out = {}
+    for name in names:
+        hw = load_hardware(name)
+        basis = (f"{hw.flips_per_ns:g} flips/ns, ASSUMED {hw.power_w:g} W" if "power_w" in hw.assumed else
+                 f"projection, {hw.joules_per_flip() * 1e15:g} fJ/update")
+        out[f"{name} ({basis})"] = hw.joules_per_flip()
+    return out
+
+
+#: Energy of one p-bit (sampling-cell) update: the all-transistor chip is the DTM paper's projection (Jelinčič et
+#: al., ~2 fJ per cell update, preset ``pbit-dtca``); the FPGA's board power is not published by Niazi et al.:
+#: its preset's 20 W is ASSUMED, stated next to every figure that uses it.
+PBIT_ENERGY_J = _pbit_energy()
 
 
 def ddpm_baseline(x: np.ndarray, y: np.ndarray, clf, ft: np.ndarray, updates: int = 3000, steps=(5, 10, 20, 50),
