@@ -22,6 +22,7 @@ from paradigmlab.ebm import experiments as ex
 from paradigmlab.ebm.dbm import SparseDBM
 from paradigmlab.ebm.training import TrainConfig, Trainer
 from paradigmlab.measure import Run
+from paradigmlab.report import save_figure
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -80,8 +81,7 @@ def main() -> None:
     ax.set_ylabel("ms per update (median)")
     ax.set_title(f"DBM update, {args.label_copies} label copies, {run.machine.get('cpu_count', '?')} CPUs",
                  fontsize=9)
-    fig.tight_layout()
-    fig.savefig(RESULTS / "ebm_update_speed.png", dpi=120)
+    save_figure(fig, RESULTS / "ebm_update_speed.png", dpi=120)
     print(f"wrote {RESULTS}/ebm_update_speed.json, .png")
 
 

@@ -13,6 +13,7 @@ Writes benchmarks/results/jepa_probe.json and one PNG per data set (the report's
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -36,6 +37,8 @@ def main() -> None:
     ap.add_argument("--energy-n", type=int, default=2000)
     ap.add_argument("--runs", default="runs/jepa_bench")
     ap.add_argument("--out", default=str(RESULTS / "jepa_probe.json"))
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the tables (and energy study) of --out that this run does not redo; each table names its machine")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     methods = args.methods.split(",")
@@ -44,11 +47,19 @@ def main() -> None:
           f"{info['torch_threads']} threads")
     t0 = time.perf_counter()
     result = {"machine": info, "epochs": args.epochs, "seeds": seeds, "tables": {}, "energy": {}}
+    if args.merge and Path(args.out).is_file():
+        old = json.loads(Path(args.out).read_text())
+        for tab in old.get("tables", {}).values():
+            tab.setdefault("machine", old.get("machine"))  # tables written before tables named their machine
+        result["tables"], result["energy"] = old.get("tables", {}), old.get("energy", {})
+        for study in result["energy"].values():
+            study.setdefault("machine", old.get("machine"))
     for name in args.data.split(","):
         t = time.perf_counter()
         tab = ex.probe_table(name, methods, seeds, args.runs, progress=True, threads=args.threads,
                              probe_every=1, **{"epochs": args.epochs, **LIMITS.get(name, {})})
         tab["seconds"] = time.perf_counter() - t
+        tab["machine"] = info
         result["tables"][name] = tab
         print(f"\n{name}: {tab['source']}; {tab['train']:,} train / {tab['test']:,} test, {tab['config']['epochs']} epochs, "
               f"seeds {seeds}, batch {tab['config']['batch_size']} ({tab['seconds']:.0f} s)")
@@ -64,13 +75,14 @@ def main() -> None:
         print("  goals:", {k: v for k, v in tab["goals"].items() if not isinstance(v, dict)})
         plot_curves(tab, RESULTS / f"jepa_probe_{name}.png")
         write_json_atomic(args.out, result, indent=None)  # after every table: an interrupted benchmark keeps them
-    if "fashion-mnist" in result["tables"]:
+    if "fashion-mnist" in args.data.split(","):
         runs = {m: Path(args.runs) / "fashion-mnist" / f"{m}-s{seeds[0]}" for m in ("jepa", "mae", "simclr")
                 if (Path(args.runs) / "fashion-mnist" / f"{m}-s{seeds[0]}" / "model.pt").is_file()}
         t = time.perf_counter()
         study = ex.energy_study(runs, ex.load_dataset("fashion-mnist", LIMITS["fashion-mnist"]["train_limit"]),
                                 ex.load_dataset("mnist"), n=args.energy_n)
         study["seconds"] = time.perf_counter() - t
+        study["machine"] = info
         result["energy"]["fashion-mnist"] = study
         print(f"\nenergy (Fashion-MNIST models; AUROC clean vs each set, n = {study['n']}, {study['draws']} draws):")
         for m, row in study["methods"].items():

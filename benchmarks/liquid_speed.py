@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from paradigmlab.liquid import CfC, LTC
 from paradigmlab.measure import machine_info, write_json_atomic
 from paradigmlab.trainer import torch_threads
+from paradigmlab.report import save_figure
 
 GOAL_RATIO = 3.0
 
@@ -261,9 +262,7 @@ def plot(report: dict, path: str) -> None:
     axes[0].legend()
     fig.suptitle(f"liquid layers vs ncps, torch {report['torch']}, {report['threads']} threads, "
                  f"median of {report['repeats']}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
 
 
 def main() -> None:

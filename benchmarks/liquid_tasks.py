@@ -22,6 +22,7 @@ from pathlib import Path
 
 from paradigmlab.liquid import experiments as ex
 from paradigmlab.measure import machine_info, write_json_atomic
+from paradigmlab.report import save_figure
 
 #: task -> models of its row set (ncps models are dropped with a note when ncps is not installed)
 MODELS = {
@@ -113,9 +114,7 @@ def plot(report: dict, path: Path) -> Path:
             ax.set_ylim(0, 100)
         ax.tick_params(axis="x", rotation=45)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 

@@ -17,7 +17,7 @@ from paradigmlab.costmodel.formats import QUANTIZERS
 from paradigmlab.costmodel.hardware import load_hardware
 from paradigmlab.costmodel.roofline import plot_roofline
 from paradigmlab.costmodel.validation import validate, validation_markdown
-from paradigmlab.report import Section
+from paradigmlab.report import Section, save_figure
 
 
 def reproduce_section(out_dir: Path, quick: bool) -> Section:
@@ -175,9 +175,7 @@ def plot_format_throughput(rows: list[dict], path: str | Path) -> Path:
     ax.set_yscale("log")
     ax.set_ylabel("million elements / s (median)")
     ax.set_title("Format emulation throughput (quantise-dequantise)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
     return Path(path)
 
 

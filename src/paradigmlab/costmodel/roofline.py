@@ -24,6 +24,7 @@ import numpy as np
 
 from paradigmlab.costmodel.hardware import Hardware
 from paradigmlab.costmodel.transformer import Costs
+from paradigmlab.report import save_figure
 
 CALIBRATION_PARAMS = ("bw_efficiency", "compute_efficiency", "kernel_overhead_s")
 
@@ -180,12 +181,7 @@ def plot_roofline(
     ax.set_title(f"Roofline: {hw.name}, {hw.memory_bandwidth_gbs:.0f} GB/s, {peak / 1e12:.0f} TFLOP/s {prec}")
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def cost_summary(costs: Costs, hw: Hardware | None = None, calibration: Calibration | None = None) -> dict:

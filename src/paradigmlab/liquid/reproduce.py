@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from paradigmlab.liquid import experiments as ex
-from paradigmlab.report import Section
+from paradigmlab.report import Section, save_figure
 
 #: The quick (laptop) runs of the report: task -> models; one seed each. The bit-stream XOR needs tens of epochs
 #: over 100,000 streams before it leaves chance, so it appears only in the full-budget table.
@@ -144,9 +144,7 @@ def plot_memory(cost: dict, path: Path) -> Path:
     ax.set(xlabel="sequence length (steps)", ylabel="state bytes at batch 1 (float32)",
            title="memory to continue a sequence")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -169,7 +167,5 @@ def plot_solvers(study: dict, path: Path) -> Path:
         b.loglog(ks, [min(r[solver], 1e6) for r in study["by_unfolds"]], style, label=solver)
     b.set(xlabel="unfolds (sub-steps of dt = 1)", ylabel="max error", title="convergence at dt = 1")
     b.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path

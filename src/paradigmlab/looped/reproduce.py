@@ -9,7 +9,7 @@ from pathlib import Path
 
 from paradigmlab.looped import experiments as ex
 from paradigmlab.looped.table1 import plot_loss_curves, table1_markdown
-from paradigmlab.report import Section
+from paradigmlab.report import Section, save_figure
 
 
 def reproduce_section(out_dir: Path, quick: bool) -> Section:
@@ -42,7 +42,5 @@ def plot_hf_comparison(res: dict, path: str | Path) -> Path:
     c = res["config"]
     ax.set(ylabel="training tokens/s", title=f"d={c['d_model']}, ctx={c['block_size']}, batch={res['batch_size']}, "
            f"{res['device']}: {res['ratio_ours_over_hf']:.2f}x")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return Path(path)

@@ -26,6 +26,7 @@ import torch
 
 from paradigmlab.looped.model import LoopedConfig, LoopedLM
 from paradigmlab.measure import machine_info, write_json_atomic
+from paradigmlab.report import save_figure
 
 
 @dataclass(frozen=True)
@@ -339,7 +340,5 @@ def plot_loss_curves(result: dict, path: Path) -> Path:
     ax1.set(xlabel="step", ylabel="validation loss (nats/token)", title=f"Table 1 rows, scale {result['scale']['name']}")
     ax1.legend()
     ax2.set(xlabel="training FLOPs per token", ylabel="best validation loss", title="loss vs compute (mean +- std over seeds)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path

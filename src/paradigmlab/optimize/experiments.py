@@ -28,6 +28,7 @@ from paradigmlab.optimize.maxcut import MaxCut
 from paradigmlab.optimize.sat import SAT, satisfiable_random_ksat
 from paradigmlab.optimize.solvers import Annealer, ParallelTempering, SolveResult
 from paradigmlab.optimize.tts import tts_from_hit_times
+from paradigmlab.report import save_figure
 
 OURS = ("pbit-anneal", "pbit-pt")
 #: ours on request only (not in the default tables): the annealer on the multispin backend, for +-J graphs
@@ -268,11 +269,7 @@ def plot_traces(rows: Sequence[dict], path: Path) -> Path:
         ax.set_ylabel("best cut so far")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def sat_experiment(num_vars: int = 100, num_clauses: int = 430, runs: int = 10, time_limit: float = 10.0,

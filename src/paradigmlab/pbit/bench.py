@@ -18,6 +18,7 @@ from paradigmlab.measure import machine_info, time_repeats
 from paradigmlab.pbit import graphs
 from paradigmlab.pbit.model import IsingModel
 from paradigmlab.pbit.sampler import CHAIN_BACKENDS, PBitSampler, sweep_chains
+from paradigmlab.report import save_figure
 
 GRAPHS: dict[str, Callable[[], tuple[IsingModel, str]]] = {
     "random-6-regular-4096 (+-1)": lambda: (graphs.random_regular(4096, 6), "networkx random_regular_graph seed 0"),
@@ -194,9 +195,7 @@ def plot_throughput(report: dict, path: str) -> None:
     ax.set_title(f"p-bit throughput, {chains if rows else '?'} chains, {m.get('processor') or ''} "
                  f"{m.get('cpu_count')} CPUs", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
 
 
 def plot_sample_overhead(report: dict, path: str) -> None:
@@ -219,6 +218,4 @@ def plot_sample_overhead(report: dict, path: str) -> None:
     ax.set_title(f"cost of a sample() call, {r0.get('chains')} chains x {r0.get('sweeps')} sweeps "
                  f"(goal <= {report.get('goal_ratio')}x)", fontsize=9)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)

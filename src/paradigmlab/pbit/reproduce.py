@@ -11,7 +11,7 @@ import numpy as np
 
 from paradigmlab.pbit import experiments
 from paradigmlab.pbit.bench import plot_throughput
-from paradigmlab.report import Section
+from paradigmlab.report import Section, save_figure
 
 
 def _plot_exact(p: np.ndarray, q: np.ndarray, path: Path) -> None:
@@ -27,9 +27,7 @@ def _plot_exact(p: np.ndarray, q: np.ndarray, path: Path) -> None:
     ax.set_xlabel("exact probability (enumeration)")
     ax.set_ylabel("p-bit sample frequency (numba)")
     ax.set_title("all 4096 states of a 12-p-bit model", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
 
 
 def reproduce_section(out_dir: Path, quick: bool) -> Section:
