@@ -83,7 +83,9 @@ class MultiBlockMask:
     def place(self, rng: np.random.Generator, size: tuple, allowed: list[np.ndarray] | None) -> np.ndarray:
         """Indices of one block of ``size`` at a random position, minus the patches outside ``allowed``."""
         if math.prod(size) <= self.min_keep:
-            raise InputError(f"a {'x'.join(map(str, size))} block on the {'x'.join(map(str, self.grid))} patch grid "
+            one_d = len(self.grid) == 1  # "a 1-patch block on the 10-patch grid", "a 1x2 block on the 7x7 patch grid"
+            raise InputError(f"a {'x'.join(map(str, size))}{'-patch' if one_d else ''} block on the "
+                             f"{'x'.join(map(str, self.grid))}{'-patch' if one_d else ' patch'} grid "
                              f"can never keep more than min_keep={self.min_keep} patches: raise the block's scale or "
                              "lower min_keep")
         timeout, dropped = self.tries, 0
