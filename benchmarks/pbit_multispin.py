@@ -2,10 +2,11 @@
 
 Both sample the same +-J models (the throughput benchmark's 128x128 periodic +-J lattice and random 6-regular
 graph of 4,096 p-bits with +-1 couplings; the Gaussian Niazi graph is listed as not applicable to multispin
-coding) at beta 1, with 64 and 1,024 chains, on every core numba has: attempted updates per wall ns, median of
+coding) at beta 1, with 64, 1,024 and 4,096 chains (one word per p-bit, and rows of 16 and 64 words: the two loop
+orders of ``paradigmlab.pbit.multispin``), on every core numba has: attempted updates per wall ns, median of
 ``--repeats`` after a warm-up call (which absorbs compilation). Goal: >= 10 flips/ns on 2 cores.
 
-    .venv/bin/python benchmarks/pbit_multispin.py [--sweeps 100] [--repeats 5] [--json benchmarks/results/pbit_multispin.json]
+    .venv/bin/python benchmarks/pbit_multispin.py [--sweeps 100] [--repeats 5] [--chains 64 1024 4096] [--json benchmarks/results/pbit_multispin.json]
 
 Writes the JSON and a PNG bar chart beside it; prints machine, sizes, repeats and medians.
 """
@@ -25,7 +26,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sweeps", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--chains", type=int, nargs="+", default=[64, 1024])
+    ap.add_argument("--chains", type=int, nargs="+", default=[64, 1024, 4096])
     ap.add_argument("--json", default="benchmarks/results/pbit_multispin.json")
     args = ap.parse_args()
     graphs = ["random-6-regular-4096 (+-1)", "lattice-128x128-periodic (+-J)", "niazi2024-4264 (gaussian)"]

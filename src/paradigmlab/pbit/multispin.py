@@ -9,12 +9,17 @@ them (four words hold ``k`` in binary for every chain). Eq. 4 then sets the p-bi
 
 The draw ``U < p_k`` is made for the 64 chains at once, most significant bit first: at each level a random word
 gives one bit of every chain's uniform ``U``, compared with the same bit of its threshold (``p_k`` as a 64-bit
-fraction, picked per chain by its count). A chain is decided at the first bit where the two differ, and the loop
-stops when all 64 are (about 8 levels; never more than 64). That is the exact comparison of a 64-bit uniform with
-the threshold, so a sweep is eq. 4's Gibbs update to the threshold's float64 rounding -- checked against
-enumeration like every backend. p-bits of one colour are updated one word at a time; the colour's p-bits are
-split into fixed blocks, one random stream each, run in parallel (``prange``): results depend on the seed and the
-block count, not on the thread schedule.
+fraction, picked per chain by a mux tree on its count's bits). A chain is decided at the first bit where the two
+differ, and the loop stops when all are (about 7 levels for one word, 13 for a row of 64; never more than 64). That
+is the exact comparison of a 64-bit uniform with the threshold, so a sweep is eq. 4's Gibbs update to the
+threshold's float64 rounding -- checked against enumeration like every backend.
+
+Two loop orders, one arithmetic. Below ``ROW_WORDS`` words per p-bit each word is updated on its own and stops at
+its own last level. From ``ROW_WORDS`` on (512 chains) a p-bit's whole row of words takes each step together, in
+loops over the words that LLVM vectorises (8 words per AVX-512 instruction): more levels, far fewer instructions.
+Every word of every block has its own xoroshiro128++ stream (all 64 output bits are good, and each is a chain's
+random bit). A colour's p-bits are split into fixed blocks run in parallel (``prange``): results depend on the
+seed, the block count and the number of chains, not on the thread schedule.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from paradigmlab.pbit.spins import check_spins, random_spins
 #: the largest degree the 4-bit bit-sliced counter holds
 MAX_DEGREE = 15
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+#: from this many words per p-bit (512 chains) a row of words is updated at once, vectorised
+ROW_WORDS = 8
 
 
 @njit(inline="always")
@@ -38,61 +45,152 @@ def _rotl(x, k):
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
+@njit(inline="always")
+def _next(a0, a1):
+    """One step of xoroshiro128++ (Blackman and Vigna): ``(output, new state)``; every output bit is usable, which
+    matters here because each bit is another chain's random bit."""
+    r = _rotl(a0 + a1, 17) + a0
+    a1 ^= a0
+    return r, _rotl(a0, 49) ^ a1 ^ (a1 << np.uint64(21)), _rotl(a1, 28)
+
+
+@njit(inline="always")
+def _add(c0, c1, c2, c3, a):
+    """The bit-sliced counter ``c`` (4 words, one 4-bit count per chain) plus the bits of ``a``."""
+    t0 = c0 & a
+    t1 = c1 & t0
+    t2 = c2 & t1
+    return c0 ^ a, c1 ^ t0, c2 ^ t1, c3 ^ t2
+
+
+@njit(inline="always")
+def _pick(l0, l1, l2, l3, l4, l5, l6, l7, x, y, z):
+    """Per chain, leaf ``l[count]`` of 8 all-zero/all-one words, the count's bits being ``x, y, z``: a mux tree."""
+    m0 = l0 ^ ((l0 ^ l1) & x)
+    m1 = l2 ^ ((l2 ^ l3) & x)
+    m2 = l4 ^ ((l4 ^ l5) & x)
+    m3 = l6 ^ ((l6 ^ l7) & x)
+    n0 = m0 ^ ((m0 ^ m1) & y)
+    n1 = m2 ^ ((m2 ^ m3) & y)
+    return n0 ^ ((n0 ^ n1) & z)
+
+
+@njit(inline="always")
+def _decide(lt, und, b, r):
+    """One level of the most-significant-bit-first comparison ``U < p`` for 64 chains: ``b`` is this bit of each
+    chain's threshold, ``r`` of its uniform; a chain is decided where they differ (below if ``r`` is 0)."""
+    return lt | (und & b & ~r), und & ~(b ^ r)
+
+
+@njit(inline="always")
+def _threshold_bits(L, x, y, z, q, wide):
+    """This level's threshold bit for every chain of one word, from the leaf row ``L`` (16 counts)."""
+    b = _pick(L[0], L[1], L[2], L[3], L[4], L[5], L[6], L[7], x, y, z)
+    if wide:
+        b2 = _pick(L[8], L[9], L[10], L[11], L[12], L[13], L[14], L[15], x, y, z)
+        b ^= (b ^ b2) & q
+    return b
+
+
+@njit(nogil=True, cache=True)
+def _fill_leaves(thr, leaves):
+    """``leaves[d, level, k]``: bit ``63 - level`` of count ``k``'s threshold at degree ``d``, as 0 or all ones
+    (counts above ``d`` never occur: 0)."""
+    one = np.uint64(1)
+    for d in range(leaves.shape[0]):
+        for level in range(64):
+            sh = np.uint64(63 - level)
+            for k in range(leaves.shape[2]):
+                leaves[d, level, k] = np.uint64(0) - ((thr[d, k] >> sh) & one) if k <= d else np.uint64(0)
+
+
+@njit(nogil=True, cache=True)
+def _update_words(S, indptr, nbrs, negs, sites, degree, leaves, s0, s1):
+    """Update ``sites`` one word (64 chains) at a time, each word stopping at its own last undecided level."""
+    zero = np.uint64(0)
+    for i in sites:
+        d = degree[i]
+        wide = d > 7
+        for w in range(S.shape[1]):
+            c0 = c1 = c2 = c3 = zero
+            for e in range(indptr[i], indptr[i + 1]):
+                c0, c1, c2, c3 = _add(c0, c1, c2, c3, S[nbrs[e], w] ^ negs[e])
+            a0, a1 = s0[w], s1[w]
+            lt = zero  # chains decided U < p
+            und = ~zero  # chains not decided yet
+            for level in range(64):
+                r, a0, a1 = _next(a0, a1)
+                b = _threshold_bits(leaves[d, level], c0, c1, c2, c3, wide)
+                lt, und = _decide(lt, und, b, r)
+                if und == zero:
+                    break
+            s0[w], s1[w] = a0, a1
+            S[i, w] = lt
+
+
+@njit(nogil=True, cache=True)
+def _update_rows(S, indptr, nbrs, negs, sites, degree, leaves, s0, s1, scratch):
+    """Update ``sites`` a whole row of words at a time, each step a loop over the words that LLVM vectorises
+    (8 words per AVX-512 instruction); the row stops at its last undecided level."""
+    zero = np.uint64(0)
+    c0, c1, c2, c3, lt, und = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
+    W = S.shape[1]
+    for i in sites:
+        d = degree[i]
+        wide = d > 7
+        c0[:] = zero
+        c1[:] = zero
+        c2[:] = zero
+        c3[:] = zero
+        for e in range(indptr[i], indptr[i + 1]):
+            Sj = S[nbrs[e]]
+            ng = negs[e]
+            for w in range(W):
+                c0[w], c1[w], c2[w], c3[w] = _add(c0[w], c1[w], c2[w], c3[w], Sj[w] ^ ng)
+        lt[:] = zero
+        und[:] = ~zero
+        for level in range(64):
+            L = leaves[d, level]
+            l0, l1, l2, l3, l4, l5, l6, l7 = L[0], L[1], L[2], L[3], L[4], L[5], L[6], L[7]
+            h0, h1, h2, h3, h4, h5, h6, h7 = L[8], L[9], L[10], L[11], L[12], L[13], L[14], L[15]
+            anyu = zero
+            if wide:  # two loops, not a test inside one: LLVM vectorises each
+                for w in range(W):
+                    r, s0[w], s1[w] = _next(s0[w], s1[w])
+                    b = _pick(l0, l1, l2, l3, l4, l5, l6, l7, c0[w], c1[w], c2[w])
+                    b ^= (b ^ _pick(h0, h1, h2, h3, h4, h5, h6, h7, c0[w], c1[w], c2[w])) & c3[w]
+                    lt[w], und[w] = _decide(lt[w], und[w], b, r)
+                    anyu |= und[w]
+            else:
+                for w in range(W):
+                    r, s0[w], s1[w] = _next(s0[w], s1[w])
+                    b = _pick(l0, l1, l2, l3, l4, l5, l6, l7, c0[w], c1[w], c2[w])
+                    lt[w], und[w] = _decide(lt[w], und[w], b, r)
+                    anyu |= und[w]
+            if anyu == zero:
+                break
+        S[i] = lt
+
+
 @njit(parallel=True, nogil=True, cache=True)
-def _sweeps(S, indptr, nbrs, negs, order, group_ptr, block_ptr, thr, degree, state, minterm):
+def _sweeps(S, indptr, nbrs, negs, order, group_ptr, block_ptr, thr, degree, state, scratch, leaves):
     """Sweep ``thr.shape[0]`` times: ``thr[t, d, k]`` is sweep ``t``'s threshold for count ``k`` of degree ``d``
     (a 64-bit fraction); ``order`` lists each colour's p-bits, ``group_ptr`` where each colour starts,
-    ``block_ptr[g, b]`` where block ``b`` of colour ``g`` starts; block ``b`` draws from stream ``b`` and uses
-    ``minterm[b]`` as scratch."""
-    n_sweeps = thr.shape[0]
-    W = S.shape[1]
+    ``block_ptr[g, b]`` where block ``b`` of colour ``g`` starts; block ``b`` draws word ``w``'s bits from stream
+    ``state[b, :, w]`` and uses ``scratch[b]`` as scratch."""
     n_groups = group_ptr.shape[0] - 1
     n_blocks = block_ptr.shape[1] - 1
-    one = np.uint64(1)
-    zero = np.uint64(0)
-    for t in range(n_sweeps):
+    rows = S.shape[1] >= ROW_WORDS
+    for t in range(thr.shape[0]):
+        _fill_leaves(thr[t], leaves)
         for g in range(n_groups):
             for blk in prange(n_blocks):
-                s0, s1 = state[blk, 0], state[blk, 1]  # xoroshiro128+ (Blackman and Vigna), in registers
-                for pos in range(block_ptr[g, blk], block_ptr[g, blk + 1]):
-                    i = order[pos]
-                    d = degree[i]
-                    for w in range(W):
-                        c0 = zero
-                        c1 = zero
-                        c2 = zero
-                        c3 = zero
-                        for e in range(indptr[i], indptr[i + 1]):  # k += [m_j sign(J_ij) = +1], bit-sliced
-                            a = S[nbrs[e], w] ^ negs[e]
-                            t0 = c0 & a
-                            c0 ^= a
-                            t1 = c1 & t0
-                            c1 ^= t0
-                            t2 = c2 & t1
-                            c2 ^= t1
-                            c3 ^= t2
-                        mk = minterm[blk]
-                        for k in range(d + 1):  # the chains whose count is k
-                            mk[k] = ((c0 if k & 1 else ~c0) & (c1 if k & 2 else ~c1) & (c2 if k & 4 else ~c2)
-                                     & (c3 if k & 8 else ~c3))
-                        lt = zero  # chains decided U < p_k
-                        und = ~zero  # chains not decided yet
-                        for level in range(63, -1, -1):
-                            r = s0 + s1
-                            s1 ^= s0
-                            s0 = _rotl(s0, 24) ^ s1 ^ (s1 << np.uint64(16))
-                            s1 = _rotl(s1, 37)
-                            bit = one << np.uint64(level)
-                            tb = zero  # this bit of every chain's threshold
-                            for k in range(d + 1):
-                                if thr[t, d, k] & bit:
-                                    tb |= mk[k]
-                            lt |= und & tb & ~r
-                            und &= ~(tb ^ r)
-                            if und == zero:
-                                break
-                        S[i, w] = lt
-                state[blk, 0], state[blk, 1] = s0, s1
+                sites = order[block_ptr[g, blk]:block_ptr[g, blk + 1]]
+                if rows:
+                    _update_rows(S, indptr, nbrs, negs, sites, degree, leaves, state[blk, 0], state[blk, 1],
+                                 scratch[blk])
+                else:
+                    _update_words(S, indptr, nbrs, negs, sites, degree, leaves, state[blk, 0], state[blk, 1])
 
 
 def _seed_streams(seed: np.random.SeedSequence, n: int) -> np.ndarray:
@@ -150,7 +248,8 @@ class MultispinSampler:
         self.words = -(-self.num_chains // 64)
         seed_seq = np.random.SeedSequence(seed)
         init, streams = seed_seq.spawn(2)
-        self._state = _seed_streams(streams, self.blocks)
+        self._state = np.ascontiguousarray(
+            _seed_streams(streams, self.blocks * self.words).reshape(self.blocks, self.words, 2).transpose(0, 2, 1))
         self.S = np.zeros((self.num_nodes, self.words), np.uint64)
         self.set_states(random_spins(init, (self.num_chains, self.num_nodes)))
 
@@ -188,7 +287,8 @@ class MultispinSampler:
         if betas.size and self.num_nodes:
             _sweeps(self.S, self._indptr, self._nbrs, self._negs, self._order, self._group_ptr, self._block_ptr,
                     self.thresholds(betas), self._degree, self._state,
-                    np.empty((self.blocks, MAX_DEGREE + 1), np.uint64))
+                    np.empty((self.blocks, 6, self.words), np.uint64),
+                    np.empty((MAX_DEGREE + 1, 64, MAX_DEGREE + 1), np.uint64))
 
 
-__all__ = ["MAX_DEGREE", "MultispinSampler"]
+__all__ = ["MAX_DEGREE", "ROW_WORDS", "MultispinSampler"]
