@@ -436,6 +436,9 @@ def test_quantized_dbm_holds_fixed_point_parameters():
     assert np.abs(clipped.weights).max() == pytest.approx(3 * step / 4)  # above the top code: saturated
     with pytest.raises(ValueError, match="scale"):
         m.quantized(3, scale=-1.0)
+    for bits in (1, 2.5):  # one bit has no nonzero code; a fraction of a bit is no width
+        with pytest.raises(ValueError, match="bits"):
+            m.quantized(bits)
 
 
 def test_dbm_substrate_study_runs_every_knob_on_one_model():

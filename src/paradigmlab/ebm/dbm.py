@@ -38,7 +38,7 @@ from paradigmlab.pbit.model import IsingModel
 from paradigmlab.pbit.reads import average_over_reads, resolve_schedule
 from paradigmlab.pbit.schedules import SamplingSchedule
 from paradigmlab.pbit.spins import random_spins
-from paradigmlab.pbit.substrate import quantize, weight_scale
+from paradigmlab.pbit.substrate import fixed_point_step, quantize
 from paradigmlab.validate import declared_size, integer, number, read_npz, real_array
 
 #: Default read-out of :meth:`SparseDBM.label_scores` (and :meth:`~SparseDBM.predict`, :meth:`~SparseDBM.score`).
@@ -156,7 +156,8 @@ class SparseDBM:
         """A copy with weights and biases in ``bits``-bit signed fixed point at one ``scale`` (default: the
         largest magnitude maps to the largest code), as an FPGA's multiply-accumulate holds them
         (:func:`paradigmlab.pbit.substrate.quantize`); sampling, reads and label draws all see the rounded values."""
-        s = weight_scale(self.J(), self.h, bits) if scale is None else number(scale, "scale", positive=True)
+        s = fixed_point_step(np.abs(np.r_[self.weights, self.h]).max(initial=0.0), bits) if scale is None \
+            else number(scale, "scale", positive=True)
         q = SparseDBM(self.num_nodes, self.coupling.edges, self.visible, self.labels, groups=self.groups,
                       weights=quantize(self.weights, bits, s), h=quantize(self.h, bits, s), beta=self.beta,
                       backend=self.backend, label_block=self.label_block)

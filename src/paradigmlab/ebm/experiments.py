@@ -340,8 +340,9 @@ def report_run(quick: bool) -> dict:
 def percentile_scale(model: SparseDBM, bits: int, q: float) -> float:
     """The fixed-point step that maps the ``q``-th percentile of ``|weights|, |h|`` to the largest code (values
     above it saturate): at few bits a clipped scale keeps the many small weights off zero."""
-    mags = np.abs(np.r_[model.weights, model.h])
-    return float(np.percentile(mags, q)) / (2 ** (bits - 1) - 1)
+    from paradigmlab.pbit.substrate import fixed_point_step
+
+    return fixed_point_step(np.percentile(np.abs(np.r_[model.weights, model.h]), q), bits)
 
 
 def dbm_substrate_study(model: SparseDBM, split: MnistSplit, n: int = 500, seed: int = 0,

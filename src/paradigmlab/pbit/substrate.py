@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from paradigmlab.pbit.kernels.reference import ReferenceKernel
 from paradigmlab.pbit.model import IsingModel, exact_law, tv_to_law
 from paradigmlab.pbit.sampler import PBitSampler
-from paradigmlab.validate import InputError
+from paradigmlab.validate import InputError, integer
 
 #: Maximal-length Galois LFSR feedback masks (taps of primitive polynomials, Xilinx XAPP052).
 LFSR_TAPS = {8: 0xB8, 16: 0xB400, 24: 0xE10000, 32: 0xA3000000}
@@ -97,8 +97,14 @@ def lfsr_step(reg: np.ndarray, lfsr_bits: int) -> tuple[np.ndarray, np.ndarray]:
 
 def quantize(x: np.ndarray, bits: int, scale: float) -> np.ndarray:
     """Signed fixed point: ``round(x / scale)`` clipped to ``+-(2^(bits-1) - 1)``, times ``scale``."""
-    top = 2 ** (bits - 1) - 1
+    top = 2 ** (integer(bits, "bits", min=2) - 1) - 1
     return np.clip(np.round(np.asarray(x, np.float64) / scale), -top, top) * scale
+
+
+def fixed_point_step(largest: float, bits: int) -> float:
+    """The step of ``bits``-bit signed fixed point whose largest code is ``largest`` (1 for 0)."""
+    top = 2 ** (integer(bits, "bits", min=2) - 1) - 1
+    return float(largest) / top if largest > 0 else 1.0
 
 
 def weight_scale(model_or_J, h=None, bits: int = 8) -> float:
@@ -109,7 +115,7 @@ def weight_scale(model_or_J, h=None, bits: int = 8) -> float:
         J = model_or_J
     J = sp.csr_matrix(J)
     big = max(float(np.max(np.abs(J.data))) if J.nnz else 0.0, float(np.max(np.abs(h))) if h is not None and len(h) else 0.0)
-    return big / (2 ** (bits - 1) - 1) if big > 0 else 1.0
+    return fixed_point_step(big, bits)
 
 
 def quantized_model(model: IsingModel, bits: int, scale: float | None = None) -> IsingModel:

@@ -40,6 +40,7 @@ def save_figure(fig, path, dpi: int = 110, colours: int = 256) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    fig.set_dpi(dpi)  # lay out with the renderer that writes the file: at another dpi labels can end up clipped
     fig.tight_layout()
     if path.suffix.lower() != ".png":
         fig.savefig(path, dpi=dpi)
