@@ -94,3 +94,33 @@ def test_a_substrate_is_a_kernel_backend():
     assert is_backend("numba") and is_backend(sub) and not is_backend("cuda") and not is_backend(None)
     with pytest.raises(ValueError, match="cuda"):
         make_kernel("cuda", m.J, m.h, m.coloring(), 4)
+
+
+def test_product_of_parts_law_keeps_marginals_and_drops_correlations():
+    from paradigmlab.pbit.experiments import product_of_parts_law
+
+    p = exact_law(model12())
+    q = product_of_parts_law(p, [range(0, 4), range(4, 10)])
+    T, Q = p.reshape((2,) * 10), q.reshape((2,) * 10)
+    assert q.sum() == pytest.approx(1.0)
+    assert np.allclose(T.sum(axis=tuple(range(4, 10))), Q.sum(axis=tuple(range(4, 10))))  # part A's marginal
+    assert np.allclose(T.sum(axis=tuple(range(4))), Q.sum(axis=tuple(range(4))))  # part B's
+    assert np.allclose(Q, Q.sum(axis=tuple(range(4, 10)), keepdims=True) * Q.sum(axis=tuple(range(4)), keepdims=True))
+    assert np.allclose(product_of_parts_law(p, [range(10)]), p)  # one part: nothing to separate
+
+
+def test_simultaneous_updates_of_a_layered_dbm_sample_the_product_of_its_two_halves():
+    """Colour updates sample the DBM's law; every p-bit at once samples p(even layers) p(odd layers) instead (the
+    two interleaved block-Gibbs chains), a law far from the DBM's, with no correlation across the bipartition."""
+    from paradigmlab.pbit.experiments import simultaneous_dbm_study
+
+    st = simultaneous_dbm_study(layers=(3, 3, 2), quick=True)
+    colour, simul = st["rows"]
+    bound = 1.5 * st["iid_floor_tv"] + 0.005
+    assert st["tv_exact_to_product"] > 5 * bound  # the prediction is far from the law, so the test can tell them apart
+    assert colour["tv_to_exact"] < bound < colour["tv_to_product"]
+    assert simul["tv_to_product"] < bound < simul["tv_to_exact"]
+    assert simul["mean_abs_connected_corr"] < 0.02 < st["exact_mean_abs_connected_corr"]
+    assert colour["max_abs_corr_error"] < 0.05 < simul["max_abs_corr_error"]
+    with pytest.raises(ValueError, match="layers"):
+        simultaneous_dbm_study(layers=(4,))

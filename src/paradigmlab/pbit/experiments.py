@@ -4,7 +4,9 @@
 * :func:`multispin_exactness`: the multispin sampler and the numba kernel against enumeration on a +-J model;
 * :func:`throughput`: flips/ns next to the samplers people use, at the report's settings
   (:func:`paradigmlab.pbit.bench.run_throughput` holds the runners);
-* :func:`sample_overhead`: what a plain ``PBitSampler.sample`` call costs on top of its sweeps.
+* :func:`sample_overhead`: what a plain ``PBitSampler.sample`` call costs on top of its sweeps;
+* :func:`substrate_study`, :func:`simultaneous_dbm_study`: emulated hardware against the exact law;
+  :func:`distributed_exactness`: the sampler split over processes against it.
 
 Results are plain dicts (JSON-ready; arrays only where a figure needs them).
 """
@@ -170,6 +172,66 @@ def substrate_study(quick: bool = True, seed: int = 0) -> dict:
     return {"N": n, "edges": model.num_edges, "chains": chains, "sweeps": sweeps, "iid_floor_tv": floor, "rows": rows,
             "maxcut": {"graph": "random 3-regular, 800 vertices, +-1 weights", "anneal_sweeps": anneal, "chains": 16,
                        "rows": cuts}}
+
+
+def product_of_parts_law(p: np.ndarray, parts: Sequence[Sequence[int]]) -> np.ndarray:
+    """The law that makes the ``parts`` (disjoint p-bit index sets covering all N) independent, each with its
+    marginal under ``p`` (a law over all ``2^N`` states in :func:`~paradigmlab.pbit.model.exact_law`'s order)."""
+    n = int(np.log2(len(p)))
+    T = np.asarray(p, np.float64).reshape((2,) * n)
+    out = np.ones((2,) * n)
+    for part in parts:
+        others = tuple(i for i in range(n) if i not in set(int(j) for j in part))
+        out = out * T.sum(axis=others, keepdims=True)
+    return out.reshape(-1)
+
+
+def simultaneous_dbm_study(layers: Sequence[int] = (4, 4, 2), quick: bool = True, seed: int = 0) -> dict:
+    """What simultaneous updates do to a Boltzmann machine's law: a layered DBM (every unit of a layer coupled to
+    every unit of the next) sampled by the emulated substrate with colour updates and with every p-bit at once.
+
+    A layered DBM is bipartite (even layers A, odd layers B). Updating all p-bits at once from the old state then
+    runs two independent exact block-Gibbs chains, ``(x_A(0), x_B(1), x_A(2), ...)`` and ``(x_B(0), x_A(1), ...)``,
+    so at any one sweep the state is distributed as ``p(x_A) p(x_B)``: each layer's law right, every correlation
+    between A and B gone -- the statistics Boltzmann learning's negative phase needs. The study checks that
+    prediction against the samples, and reports the coupled pairs' connected correlations."""
+    from paradigmlab.pbit.substrate import EmulatedSampler, Substrate
+
+    rng = np.random.default_rng(seed)
+    sizes = [int(k) for k in layers]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"layers must hold >= 2 positive sizes, got {layers}")
+    n = sum(sizes)
+    starts = np.cumsum([0] + sizes)
+    idx = [np.arange(starts[k], starts[k + 1]) for k in range(len(sizes))]
+    J = np.zeros((n, n))
+    for a, b in zip(idx[:-1], idx[1:]):
+        J[np.ix_(a, b)] = rng.normal(0, 0.8, (len(a), len(b)))
+    model = IsingModel(J + J.T, rng.normal(0, 0.3, n))
+    parts = [np.concatenate(idx[0::2]), np.concatenate(idx[1::2])]
+    p = exact_law(model)
+    q = product_of_parts_law(p, parts)
+    chains, sweeps, burn_in = (128, 800, 100) if quick else (256, 2000, 100)
+    m = chains * (sweeps - burn_in)
+    floor = float(0.5 * np.abs(rng.multinomial(m, p) / m - p).sum())
+    S = np.array(np.unravel_index(np.arange(2 ** n), (2,) * n)).T * 2 - 1  # every state, exact_law's order
+    edges = np.argwhere(np.triu(J + J.T) != 0)
+
+    def connected(mean_s, mean_ss):
+        return np.array([mean_ss[i, j] - mean_s[i] * mean_s[j] for i, j in edges])
+
+    exact_c = connected(p @ S, (S * p[:, None]).T @ S)
+    rows = []
+    for update in ("colour", "simultaneous"):
+        res = EmulatedSampler(Substrate(update=update)).sample(model, chains, sweeps, burn_in=burn_in, seed=1)
+        X = res.states.reshape(-1, n).astype(np.float64)
+        c = connected(X.mean(0), X.T @ X / len(X))
+        rows.append({"update": update, "tv_to_exact": tv_to_law(X, p), "tv_to_product": tv_to_law(X, q),
+                     "mean_abs_connected_corr": float(np.abs(c).mean()),
+                     "max_abs_corr_error": float(np.abs(c - exact_c).max())})
+    return {"layers": sizes, "N": n, "edges": int(len(edges)), "chains": chains, "sweeps": sweeps, "burn_in": burn_in,
+            "samples": m, "iid_floor_tv": floor, "tv_exact_to_product": float(0.5 * np.abs(p - q).sum()),
+            "exact_mean_abs_connected_corr": float(np.abs(exact_c).mean()), "rows": rows}
 
 
 def distributed_exactness(processes=(2, 4), num_nodes: int = 10, chains: int = 128, sweeps: int = 1100,
