@@ -20,7 +20,7 @@ import numpy as np
 
 from paradigmlab.measure import machine_info, time_repeats
 from paradigmlab.pbit.bench import GRAPHS, run_throughput
-from paradigmlab.pbit.model import IsingModel, exact_law, tv_to_law
+from paradigmlab.pbit.model import IsingModel, exact_law, iid_floor_tv, tv_to_law
 from paradigmlab.pbit.sampler import PBitSampler
 
 #: Graphs of the sample-overhead measurement (the issue's: the 4,096-node 6-regular graph and Niazi's).
@@ -42,7 +42,7 @@ def exactness(num_nodes: int = 12, beta: float = 1.0, seed: int = 0, chains: int
     out = {"N": n, "edges": model.num_edges, "beta": beta, "chains": chains, "sweeps": sweeps, "backends": {}}
     # the finite-sample floor: TV of an i.i.d. sample of the same size from the exact law
     m = chains * (sweeps - 100)
-    out["iid_floor_tv"] = float(0.5 * np.abs(rng.multinomial(m, p) / m - p).sum())
+    out["iid_floor_tv"] = iid_floor_tv(p, m, rng)
     for backend in ("reference", "numba", "torch"):
         for coloring in ("auto", "sequential"):
             res = PBitSampler(backend, coloring=coloring).sample(model, chains, sweeps, beta=beta, burn_in=100, seed=1)
@@ -66,7 +66,7 @@ def multispin_exactness(num_nodes: int = 12, degree: int = 5, beta: float = 0.6,
     burn_in = 100
     m = chains * sweeps
     out = {"N": num_nodes, "degree": degree, "beta": beta, "chains": chains, "sweeps": sweeps, "burn_in": burn_in,
-           "iid_floor_tv": float(0.5 * np.abs(np.random.default_rng(seed).multinomial(m, p) / m - p).sum())}
+           "iid_floor_tv": iid_floor_tv(p, m, np.random.default_rng(seed))}
     ms = MultispinSampler(model, chains, seed=1)
     ms.run(np.full(burn_in, beta))
     X = []
@@ -147,7 +147,7 @@ def substrate_study(quick: bool = True, seed: int = 0) -> dict:
     chains, sweeps = (128, 600) if quick else (256, 2000)
     p = exact_law(model)
     m = chains * (sweeps - 100)
-    floor = float(0.5 * np.abs(rng.multinomial(m, p) / m - p).sum())
+    floor = iid_floor_tv(p, m, rng)
     rows = []
     for label, knobs in SUBSTRATE_KNOBS:
         t0 = time.perf_counter()
@@ -181,8 +181,8 @@ def product_of_parts_law(p: np.ndarray, parts: Sequence[Sequence[int]]) -> np.nd
     T = np.asarray(p, np.float64).reshape((2,) * n)
     out = np.ones((2,) * n)
     for part in parts:
-        others = tuple(i for i in range(n) if i not in set(int(j) for j in part))
-        out = out * T.sum(axis=others, keepdims=True)
+        keep = {int(j) for j in part}
+        out = out * T.sum(axis=tuple(i for i in range(n) if i not in keep), keepdims=True)
     return out.reshape(-1)
 
 
@@ -213,12 +213,13 @@ def simultaneous_dbm_study(layers: Sequence[int] = (4, 4, 2), quick: bool = True
     q = product_of_parts_law(p, parts)
     chains, sweeps, burn_in = (128, 800, 100) if quick else (256, 2000, 100)
     m = chains * (sweeps - burn_in)
-    floor = float(0.5 * np.abs(rng.multinomial(m, p) / m - p).sum())
+    floor = iid_floor_tv(p, m, rng)
     S = np.array(np.unravel_index(np.arange(2 ** n), (2,) * n)).T * 2 - 1  # every state, exact_law's order
     edges = np.argwhere(np.triu(J + J.T) != 0)
 
     def connected(mean_s, mean_ss):
-        return np.array([mean_ss[i, j] - mean_s[i] * mean_s[j] for i, j in edges])
+        i, j = edges.T
+        return mean_ss[i, j] - mean_s[i] * mean_s[j]
 
     exact_c = connected(p @ S, (S * p[:, None]).T @ S)
     rows = []
@@ -254,4 +255,4 @@ def distributed_exactness(processes=(2, 4), num_nodes: int = 10, chains: int = 1
                          "cut_edges": res.info["partition"]["cut_edges"],
                          "boundary_states_sent_per_sweep_per_chain": res.info["boundary_states_sent_per_sweep"] / chains})
     return {"N": n, "edges": model.num_edges, "chains": chains, "samples": m,
-            "iid_floor_tv": float(0.5 * np.abs(rng.multinomial(m, p) / m - p).sum()), "rows": rows}
+            "iid_floor_tv": iid_floor_tv(p, m, rng), "rows": rows}

@@ -275,6 +275,12 @@ def tv_to_law(states: np.ndarray, p: np.ndarray) -> float:
     return float(0.5 * np.abs(q - p).sum())
 
 
+def iid_floor_tv(p: np.ndarray, m: int, rng: np.random.Generator) -> float:
+    """The TV distance of one i.i.d. sample of ``m`` states from ``p`` (drawn with ``rng``) to ``p``: what a
+    sampler's :func:`tv_to_law` is compared with at the same sample size."""
+    return float(0.5 * np.abs(rng.multinomial(m, p) / m - p).sum())
+
+
 def exact_law(model: IsingModel, beta: float = 1.0) -> np.ndarray:
     """Boltzmann probabilities of all 2^N states (index: the states read as binary, first p-bit most significant)."""
     import itertools
