@@ -12,8 +12,8 @@ from scipy import stats
 
 from paradigmlab.data.markov import MarkovSource
 from paradigmlab.data.tokens import check_tokens, load_token_file, token_data
-from paradigmlab.diffusion.mdm import (T_MIN, MaskedDiffusion, antithetic_counts, antithetic_times, ar_nll, denoiser_config,
-                                       exact_nelbo, nelbo)
+from paradigmlab.diffusion.mdm import (T_MIN, MarkovDenoiser, MaskedDiffusion, antithetic_counts, antithetic_times,
+                                       ar_nll, denoiser_config, exact_nelbo, nelbo, nelbo_by_time)
 from paradigmlab.diffusion.sampling import SamplerConfig, sample
 from paradigmlab.looped.model import LoopedConfig, LoopedLM
 from paradigmlab.validate import InputError
@@ -117,6 +117,56 @@ def test_markov_source_rejects_bad_settings():
         MarkovSource(vocab_size=1000, order=3)
     with pytest.raises(InputError, match="tokens must be in"):
         MarkovSource(4, 1).log_prob(np.array([[0, 5]]))
+
+
+@pytest.mark.parametrize("V,k,L", [(3, 2, 6), (2, 1, 7), (2, 3, 7), (4, 2, 5)])
+def test_markov_masked_marginals_match_enumeration(V, k, L):
+    src = MarkovSource(vocab_size=V, order=k, concentration=0.5, seed=3)
+    seqs = np.array(list(itertools.product(range(V), repeat=L)))
+    p = np.exp(src.log_prob(seqs))
+    rng = np.random.default_rng(0)
+    w = seqs[rng.choice(len(seqs), 6, p=p / p.sum())]
+    masked = rng.random(w.shape) < 0.5
+    masked[0] = True  # nothing visible: the stationary marginals
+    got = np.exp(src.masked_log_marginals(w, masked))
+    for b in range(len(w)):
+        q = p * (seqs[:, ~masked[b]] == w[b, ~masked[b]]).all(1)
+        q /= q.sum()
+        want = np.stack([np.bincount(seqs[:, i], weights=q, minlength=V) for i in range(L)])
+        np.testing.assert_allclose(got[b], want, atol=1e-12)
+
+
+def test_markov_masked_marginals_reject_bad_input():
+    src = MarkovSource(vocab_size=3, order=2, seed=0)
+    w = np.zeros((2, 5), dtype=np.int64)
+    with pytest.raises(InputError, match="masked must have the windows' shape"):
+        src.masked_log_marginals(w, np.zeros((2, 4), dtype=bool))
+    with pytest.raises(InputError, match="longer than the chain's order 2"):
+        src.masked_log_marginals(w[:, :2], np.zeros((2, 2), dtype=bool))
+    with pytest.raises(InputError, match="tokens must be in"):
+        src.masked_log_marginals(w + 3, np.zeros((2, 5), dtype=bool))
+
+
+def test_markov_denoiser_makes_the_bound_tight_and_the_estimators_unbiased():
+    src = MarkovSource(vocab_size=3, order=2, concentration=0.5, seed=3)
+    model = MarkovDenoiser(src, 8)
+    for seed in (1, 2):  # the any-order bound with the true conditionals is the exact NLL, sequence by sequence
+        x = torch.from_numpy(src.sample(8, seed=seed).astype(np.int64))
+        assert exact_nelbo(model, x) == pytest.approx(-src.log_prob(x.numpy()[None])[0], rel=1e-6)
+    big = MarkovSource(vocab_size=8, order=2, concentration=0.3, seed=1)
+    windows = torch.from_numpy(big.sample(48 * 128, seed=4).astype(np.int64)).view(128, 48)
+    h = big.block_entropy(48) / 48
+    for estimator in ("time", "count"):
+        r = nelbo(MarkovDenoiser(big, 48), windows, samples=4, estimator=estimator)
+        assert abs(r["nll_per_token"] - h) < 4 * r["stderr"]
+    by_t = nelbo_by_time(MarkovDenoiser(big, 48), windows, bins=5, samples=4)
+    assert len(by_t["share"]) == 5 and by_t["edges"][0] == T_MIN and by_t["edges"][-1] == 1.0
+    assert abs(by_t["nll_per_token"] - h) < 0.05 * h
+    # a denoiser that ignores its context pays most where most of the context is visible (small t)
+    flat = tiny_denoiser(vocab=8, L=48, scale=0.0)
+    worse = nelbo_by_time(flat, windows, bins=5, samples=4)
+    gaps = np.subtract(worse["share"], by_t["share"])
+    assert (gaps > 0).all() and gaps[0] > gaps[-1]
 
 
 # ------------------------------------------------------------------------------------------ samplers
@@ -340,6 +390,22 @@ def test_cli_bad_input_is_a_clear_error(tmp_path, capsys):
         assert msg in capsys.readouterr().err, argv
 
 
+def test_model_shape_follows_the_budget_and_the_data():
+    from paradigmlab.diffusion import experiments as ex
+
+    first = dict(zip(ex.SHAPE_KEYS, ex.SHAPES[0]))
+    assert ex.choose_shape(1e4, 60, 10 ** 6, 16, 128) == first  # a minute: the smallest
+    assert ex.choose_shape(1e7, 3600, 10 ** 9, 16, 128)["d_model"] > first["d_model"]  # an hour on a lot of data
+    assert ex.choose_shape(1e7, 3600, 10 ** 5, 16, 128) == first  # the same hour on little data: small again
+    corpus = ex.load_corpus("markov")
+    mc, _, _ = ex.plan(ex.RunSpec(data="markov", steps=5, d_model=32, layers=1, n_head=2), corpus)
+    assert mc.head_dim == 16 and mc.rope_base == ex.ROPE_BASE  # a shape by hand: heads of d / n_head
+    mc, _, _ = ex.plan(ex.RunSpec(data="markov", steps=5, d_model=32, layers=1, n_head=2, head_dim=8), corpus)
+    assert mc.head_dim == 8
+    with pytest.raises(InputError, match="head_dim"):
+        ex.RunSpec(data="markov", steps=5, head_dim=0)
+
+
 def test_paired_study_and_verdict_render(tmp_path):
     from paradigmlab.diffusion import experiments as ex
     from paradigmlab.diffusion import reproduce as rp
@@ -359,6 +425,13 @@ def test_paired_study_and_verdict_render(tmp_path):
     assert big[0]["speedup_vs_ar"]["1"] == pytest.approx(1.0)
     md = rp.verdict_markdown(study, proj)
     assert "claim" in md and "8B" in md
+    # the Markov study also runs each uncached diffusion sampler on the source's exact denoiser
+    exact = {r["label"]: r["exact_denoiser"] for r in study["rows"] if "exact_denoiser" in r}
+    assert set(exact) == {lb for lb in labels if not lb.startswith(("AR", "LLaDA + cache"))}
+    assert "exact denoiser" in rp.study_markdown(study) and "samplers alone" in md
+    ev = ex.evaluate_run(tmp_path / "mdm", "markov", samples=2, max_windows=16)
+    b = ev["by_time"]
+    assert len(b["model"]) == len(b["exact"]) == 10 and b["model_nelbo"] > b["exact_nelbo"]
     rp.plot_study(study, tmp_path / "s.png")
     assert (tmp_path / "s.png").stat().st_size > 1000
 

@@ -126,6 +126,59 @@ class MarkovSource:
             state = self.next_state(state, w[:, i])
         return lp
 
+    def masked_log_marginals(self, windows: np.ndarray, masked: np.ndarray) -> np.ndarray:
+        """The exact denoiser: ``log p(x_i = v | the unmasked tokens of the window)`` ``[B, L, V]`` for every
+        position (a point mass where ``x_i`` is visible), by forward-backward over the ``k``-gram states.
+
+        This is what a masked-diffusion model's denoiser should learn (SUBS parameterisation: every masked position
+        scored independently given the visible ones); its NELBO is exactly ``H(X_1..X_L)`` of the window, which
+        makes it the floor against which a trained denoiser's loss can be compared mask rate by mask rate."""
+        w = np.asarray(windows)
+        m = np.asarray(masked, dtype=bool)
+        if w.ndim != 2 or not np.issubdtype(w.dtype, np.integer):
+            raise InputError(f"windows must be a 2-D integer array, got {w.dtype} of shape {w.shape}")
+        if m.shape != w.shape:
+            raise InputError(f"masked must have the windows' shape {w.shape}, got {m.shape}")
+        B, L = w.shape
+        k, V = self.order, self.vocab_size
+        if L <= k:
+            raise InputError(f"windows must be longer than the chain's order {k}, got length {L}")
+        if w.size and (w.min() < 0 or w.max() >= V):
+            raise InputError(f"tokens must be in [0, {V}), got [{w.min()}, {w.max()}]")
+        # evidence e[b, i, v]: 1 where v is allowed at position i (all of them under a mask)
+        e = np.ones((B, L, V))
+        vis = ~m
+        e[vis] = 0.0
+        e[vis, w[vis].astype(np.int64)] = 1.0
+        P = self.transitions.reshape(V, V ** (k - 1), V)  # [oldest token, the k-1 newer ones, next token]
+        # alpha[i]: law of the state (x_{i-k+1..i}) given the evidence up to i, shape [B, V, V**(k-1)], normalised
+        a = self.stationary.reshape((1,) + (V,) * k).repeat(B, axis=0)
+        for j in range(k):
+            a = a * e[:, j].reshape((B,) + (1,) * j + (V,) + (1,) * (k - 1 - j))
+        a = a.reshape(B, V, V ** (k - 1))
+        alpha = np.empty((L, B, V, V ** (k - 1)))
+        a = a / a.sum(axis=(1, 2), keepdims=True)
+        alpha[k - 1] = a
+        for i in range(k, L):
+            nxt = np.einsum("nar,arc->nrc", a, P) * e[:, i, None, :]  # new state (x_{i-k+2..i-1}, x_i)
+            a = nxt.reshape(B, V, V ** (k - 1))
+            a = a / a.sum(axis=(1, 2), keepdims=True)
+            alpha[i] = a
+        post = np.empty((B, L, V))
+        beta = np.ones((B, V, V ** (k - 1)))  # likelihood of the evidence after i given the state at i
+        for i in range(L - 1, k - 2, -1):
+            g = alpha[i] * beta
+            g = (g / g.sum(axis=(1, 2), keepdims=True)).reshape((B,) + (V,) * k)
+            post[:, i] = g.reshape(B, -1, V).sum(axis=1)  # the state's newest digit is x_i
+            if i == k - 1:  # the first state holds x_0 .. x_{k-1}
+                for j in range(k - 1):
+                    post[:, j] = g.sum(axis=tuple(1 + d for d in range(k) if d != j))
+            else:
+                ahead = (e[:, i, None, :] * beta.reshape(B, V ** (k - 1), V))  # [B, r = x_{i-k+1..i-1}, x_i]
+                prev = np.einsum("arc,nrc->nar", P, ahead)
+                beta = prev / prev.sum(axis=(1, 2), keepdims=True)
+        return np.log(np.maximum(post, 1e-300))
+
     def describe(self) -> dict:
         return {"vocab_size": self.vocab_size, "order": self.order, "concentration": self.concentration,
                 "seed": self.seed, "entropy_rate_nats": self.entropy_rate()}

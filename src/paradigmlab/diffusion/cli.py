@@ -33,6 +33,9 @@ def add_commands(dsub) -> None:
     t.add_argument("--d-model", type=positive_int, default=None, help="default: chosen from the budget")
     t.add_argument("--layers", type=positive_int, default=None, help="default: chosen from the budget")
     t.add_argument("--n-head", type=positive_int, default=None, help="default: chosen from the budget")
+    t.add_argument("--head-dim", type=positive_int, default=None,
+                   help="width of each head (default: the chosen shape's; d-model / n-head for a shape given by hand)")
+    t.add_argument("--rope-base", type=positive_float, default=None, help="RoPE base (default 1e4)")
     t.add_argument("--loops", type=positive_int, default=1, help="a looped model: the layers run this many times")
     t.add_argument("--block", choices=["qwen3", "gpt2"], default="qwen3", help="block type (RoPE or learned positions)")
     t.add_argument("--lr", type=positive_float, default=None, help="peak AdamW learning rate (default 2e-3)")
@@ -115,14 +118,16 @@ def _train(args: argparse.Namespace) -> int:
     minutes = args.minutes if args.minutes is not None or args.steps is not None else 3.0
     spec = RunSpec(data=args.data, kind=args.kind, minutes=minutes if args.steps is None else None, steps=args.steps,
                    seed=args.seed, tokenizer=args.tokenizer, block_size=args.block_size, batch_size=args.batch_size,
-                   d_model=args.d_model, layers=args.layers, n_head=args.n_head, loops=args.loops, block=args.block,
-                   var_len_prob=args.var_len_prob, estimator=args.estimator, **({"lr": args.lr} if args.lr else {}))
+                   d_model=args.d_model, layers=args.layers, n_head=args.n_head, head_dim=args.head_dim,
+                   loops=args.loops, block=args.block, var_len_prob=args.var_len_prob, estimator=args.estimator,
+                   **({"lr": args.lr} if args.lr else {}), **({"rope_base": args.rope_base} if args.rope_base else {}))
     r = train_run(spec, args.out, progress=not args.no_progress, threads=args.threads)
     r.pop("model")
     write_json_option(args, r)
     if not json_to_stdout(args) and r.get("rank", 0) == 0:
         c = r["model_config"]
-        print(f"{args.kind}: d={c['d_model']} x {c['layers']} layers x {c['loops']} loops ({r['params']:,} parameters), "
+        print(f"{args.kind}: d={c['d_model']} x {c['layers']} layers x {c['loops']} loops, {c['n_head']} heads of "
+              f"{c['head_dim']} ({r['params']:,} parameters), "
               f"{r['steps_done']} steps, {r['tokens_seen']:,} tokens, {r['tokens_per_s']:,.0f} tokens/s; "
               f"best val loss {r['best_val_loss']:.4f} nats/token; written to {args.out}")
     return 0
@@ -141,6 +146,13 @@ def _evaluate(args: argparse.Namespace) -> int:
             line += f"; entropy rate {r['entropy_rate']:.4f} ({r['excess_over_entropy_rate']:+.1%})"
         print(line)
         print(f"estimator: {r['estimator']}")
+        if "by_time" in r:
+            b = r["by_time"]
+            print(f"NELBO by mask rate t against the exact denoiser ({b['windows']} windows, the same draws; "
+                  f"nats/token, the bins sum to {b['model_nelbo']:.4f} and {b['exact_nelbo']:.4f}):")
+            print("t bin        model   exact   excess")
+            for lo, hi, m, e in zip(b["edges"], b["edges"][1:], b["model"], b["exact"]):
+                print(f"{lo:.3f}-{hi:.3f}  {m:.4f}  {e:.4f}  {m - e:+.4f}")
     return 0
 
 

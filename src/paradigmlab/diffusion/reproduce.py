@@ -56,7 +56,8 @@ def pair_markdown(pair: dict, title: str) -> str:
     m = pair.get("machine", {})
     c = pair["model_config"]
     lines = [f"### {title}", "",
-             f"Shape d={c['d_model']}, {c['layers']} layers x {c['loops']} loops, {c['n_head']} heads, context "
+             f"Shape d={c['d_model']}, {c['layers']} layers x {c['loops']} loops, {c['n_head']} heads of "
+             f"{c.get('head_dim')}, context "
              f"{c['block_size']}; AR budget {pair['minutes']:g} min (model size and steps planned from it), the "
              f"diffusion model the same steps; machine: {m.get('processor', '?')}, {m.get('cpu_count', '?')} CPUs.", "",
              "| model | parameters | steps | tokens | train s | nats/token (+- s.e.) | what | vs entropy rate or bits/byte |",
@@ -75,6 +76,15 @@ def pair_markdown(pair: dict, title: str) -> str:
         flops = by_kind["mdm"]["flops"] / by_kind["ar"]["flops"]
         lines += ["", f"Diffusion NELBO against AR NLL at equal training FLOPs (ratio {flops:.4f}): **{gap:+.1%}** "
                       "(the published gaps at scale: MDLM +31 % on OpenWebText, SEDD about +10 %)."]
+    by_t = next((r["eval"]["by_time"] for r in pair["rows"] if "by_time" in r["eval"]), None)
+    if by_t:
+        lines += ["", f"Where the diffusion model's excess lives: its NELBO split by mask rate t, against the exact "
+                      f"denoiser of the source on the same {by_t['windows']} windows and draws (nats/token; the bins "
+                      f"sum to {by_t['model_nelbo']:.4f} and {by_t['exact_nelbo']:.4f}):", "",
+                  "| t | " + " | ".join(f"{lo:.1f}-{hi:.1f}" for lo, hi in zip(by_t["edges"], by_t["edges"][1:]))
+                  + " |", "|---|" + "---|" * len(by_t["model"]),
+                  "| model | " + " | ".join(f"{v:.3f}" for v in by_t["model"]) + " |",
+                  "| exact | " + " | ".join(f"{v:.3f}" for v in by_t["exact"]) + " |"]
     if "entropy_rate" in e0:
         e1 = pair["rows"][1]["eval"]
         lines += ["", f"Entropy rate {e0['entropy_rate']:.4f} nats/token; a window of {c['block_size']} tokens "
@@ -86,17 +96,34 @@ def pair_markdown(pair: dict, title: str) -> str:
 
 def study_markdown(study: dict, fig: str | None = None) -> str:
     ref = study["reference"]
+    exact = any("exact_denoiser" in r for r in study["rows"])
     lines = ["### Sampling: quality against speed", "",
              f"{study['samples']} held-out prompts of {study['prompt_length']} tokens, {study['length']} new tokens "
              f"each, temperature {study['temperature']:g}; judge: {study['judge']}. Held-out text itself scores "
              f"{ref['judge_nll']:.4f} nats/token, entropy {ref['entropy']:.3f}. Speed: median of timed calls on "
              f"this machine ({study['machine'].get('processor', '?')}, {study['threads']} threads).", "",
              "| sampler | judge NLL | sample entropy | passes/token | positions/token | tokens/s batch 1 | "
-             "tokens/s batch 16 |", "|---|---|---|---|---|---|---|"]
+             "tokens/s batch 16 |" + (" exact denoiser: judge NLL / entropy |" if exact else ""),
+             "|---|---|---|---|---|---|---|" + ("---|" if exact else "")]
     for r in study["rows"]:
         sp = {s["batch"]: s["tokens_per_s"] for s in r["speed"]}
+        ed = r.get("exact_denoiser")
+        tail = (f" {ed['judge_nll']:.4f} / {ed['entropy']:.3f} |" if ed else " |") if exact else ""
         lines.append(f"| {r['label']} | {r['judge_nll']:.4f} | {r['entropy']:.3f} | {r['passes_per_token']:.3f} | "
-                     f"{r['positions_per_token']:.1f} | {sp.get(1, float('nan')):,.0f} | {sp.get(16, float('nan')):,.0f} |")
+                     f"{r['positions_per_token']:.1f} | {sp.get(1, float('nan')):,.0f} | "
+                     f"{sp.get(16, float('nan')):,.0f} |" + tail)
+    if exact:
+        lines += ["", "The last column drives the same sampler with the source's exact denoiser (the true "
+                      "`p(x_l | visible tokens)`, by forward-backward): what the sampler itself costs in quality, "
+                      "whatever the training. Tokens revealed in one pass are drawn independently from their "
+                      "marginals, so more tokens per pass lose the correlations between them even then."]
+        low = [r for r in study["rows"] if r.get("exact_denoiser", {}).get("judge_nll", 1e9) < ref["judge_nll"]]
+        if low:
+            lines[-1] += (" " + ", ".join(r["label"] for r in low) + " with the exact denoiser score"
+                          + ("s" if len(low) == 1 else "")
+                          + f" below the held-out data itself ({ref['judge_nll']:.4f}): "
+                          "low-confidence remasking reveals the likeliest tokens first and so seeks the mode (lower "
+                          "entropy too), so a judge NLL below the data's is not better quality.")
     if fig:
         lines += ["", f"![samplers]({fig})"]
     return "\n".join(lines)
@@ -163,6 +190,23 @@ def verdict_markdown(study: dict, proj: dict, tolerance: float = 0.05) -> str:
                     f"{lb['1']['speedup_vs_ar']['1']:.2f}x at batch 1 ({lb['1']['label']}) and "
                     f"{lb['16']['speedup_vs_ar']['16']:.2f}x at batch 16 ({lb['16']['label']}): every pass then "
                     "computes the whole sequence and is compute-bound.")
+    exact = [r for r in study["rows"] if "exact_denoiser" in r]
+    if exact:
+        ref = study["reference"]
+        wide = [r for r in exact if r["sampler"]["tokens_per_step"] >= 10]
+        k1 = [r for r in exact if r["sampler"]["tokens_per_step"] == 1]
+        text.append("- The samplers alone, driven by the source's exact denoiser (no training error): "
+                    + "; ".join(f"{r['label']} {r['exact_denoiser']['judge_nll']:.4f} (entropy "
+                                f"{r['exact_denoiser']['entropy']:.3f})" for r in k1 + wide)
+                    + f", against the held-out data's {ref['judge_nll']:.4f} ({ref['entropy']:.3f}).")
+        if wide:
+            best = min(wide, key=lambda r: r["exact_denoiser"]["judge_nll"])
+            ok = best["exact_denoiser"]["judge_nll"] <= ref["judge_nll"] * (1 + tolerance)
+            text.append(f"  At >= 10 tokens per pass (what a 10x speed-up needs) the best of them, {best['label']}, "
+                        + ("matches the data: the loss there is the trained model's, not the sampler's."
+                           if ok else "is already more than "
+                           f"{tolerance:.0%} worse than the data: tokens revealed in one pass are drawn independently, "
+                           "so no training can make such a sampler match the data on this source."))
     matched_labels = {m["label"] for m in matched}
     tenfold = [(r["label"], b) for r in big for b in ("1", "16") if r["speedup_vs_ar"][b] >= 10]
     holds = any(label in matched_labels for label, _ in tenfold)
