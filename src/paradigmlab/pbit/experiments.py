@@ -20,7 +20,7 @@ import numpy as np
 
 from paradigmlab.measure import machine_info, time_repeats
 from paradigmlab.pbit.bench import GRAPHS, run_throughput
-from paradigmlab.pbit.model import IsingModel, exact_law, iid_floor_tv, tv_to_law
+from paradigmlab.pbit.model import IsingModel, all_states, exact_law, iid_floor_tv, tv_to_law
 from paradigmlab.pbit.sampler import PBitSampler
 
 #: Graphs of the sample-overhead measurement (the issue's: the 4,096-node 6-regular graph and Niazi's).
@@ -214,7 +214,7 @@ def simultaneous_dbm_study(layers: Sequence[int] = (4, 4, 2), quick: bool = True
     chains, sweeps, burn_in = (128, 800, 100) if quick else (256, 2000, 100)
     m = chains * (sweeps - burn_in)
     floor = iid_floor_tv(p, m, rng)
-    S = np.array(np.unravel_index(np.arange(2 ** n), (2,) * n)).T * 2 - 1  # every state, exact_law's order
+    S = all_states(n).astype(np.float64)
     edges = np.argwhere(np.triu(J + J.T) != 0)
 
     def connected(mean_s, mean_ss):

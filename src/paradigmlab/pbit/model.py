@@ -281,13 +281,17 @@ def iid_floor_tv(p: np.ndarray, m: int, rng: np.random.Generator) -> float:
     return float(0.5 * np.abs(rng.multinomial(m, p) / m - p).sum())
 
 
+def all_states(n: int) -> np.ndarray:
+    """Every state of ``n`` p-bits as rows of +-1 (int8), in :func:`exact_law`'s order (first p-bit most
+    significant)."""
+    return (np.array(np.unravel_index(np.arange(2 ** n), (2,) * n)).T * 2 - 1).astype(np.int8)
+
+
 def exact_law(model: IsingModel, beta: float = 1.0) -> np.ndarray:
     """Boltzmann probabilities of all 2^N states (index: the states read as binary, first p-bit most significant)."""
-    import itertools
-
     if model.num_nodes > 20:
         raise ValueError(f"exact enumeration needs N <= 20, got {model.num_nodes}")
-    S = np.array(list(itertools.product([-1, 1], repeat=model.num_nodes)), dtype=np.int8)
+    S = all_states(model.num_nodes)
     logp = -beta * model.energy(S)
     p = np.exp(logp - logp.max())
     return p / p.sum()
