@@ -169,6 +169,19 @@ def test_markov_denoiser_makes_the_bound_tight_and_the_estimators_unbiased():
     assert (gaps > 0).all() and gaps[0] > gaps[-1]
 
 
+def test_nelbo_split_by_time_uses_the_nelbo_draws():
+    m = tiny_denoiser(vocab=5, L=6)
+    x = torch.randint(0, 5, (40, 6), generator=torch.Generator().manual_seed(3))
+    whole = nelbo(m, x, samples=3, seed=2, batch_size=16, bins=1)
+    # one bin holds every draw: its share is the estimator's mean, draw for draw
+    assert whole["by_time"]["nll_per_token"] == pytest.approx(whole["nll_per_token"], rel=1e-6)  # float32 sums
+    assert whole["by_time"]["draws_per_bin"] == [120.0]
+    assert nelbo_by_time(m, x, bins=4, samples=3, seed=2, batch_size=16)["draws_per_bin"] == \
+        nelbo(m, x, samples=3, seed=2, batch_size=16, bins=4)["by_time"]["draws_per_bin"]
+    with pytest.raises(InputError, match="estimator='time'"):
+        nelbo(m, x, estimator="count", bins=4)
+
+
 # ------------------------------------------------------------------------------------------ samplers
 class ExactDenoiser(torch.nn.Module):
     """p(x_l | visible tokens) of a small explicit distribution, by enumeration: a denoiser with no error."""

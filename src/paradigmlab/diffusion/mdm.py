@@ -142,34 +142,54 @@ class MaskedDiffusion:
 # ---------------------------------------------------------------------------- likelihood
 @torch.no_grad()
 def nelbo(model: LoopedLM, windows: torch.Tensor, samples: int = 8, seed: int = 0, batch_size: int = 64,
-          estimator: str = "time") -> dict:
+          estimator: str = "time", bins: int | None = None) -> dict:
     """Monte-Carlo NELBO (nats per token) of ``windows`` ``[N, L]``: ``samples`` antithetic ``(t, mask)`` draws per
     window (or ``(|M|, mask)`` draws, ``estimator="count"``: the same bound, less variance). Returns the mean and its
     standard error over windows (each window's mean over its draws is one independent observation), and the
-    estimator's description."""
+    estimator's description. With ``bins`` (time draws only) also ``"by_time"``, the same draws split by mask rate
+    (:func:`nelbo_by_time`)."""
     integer(samples, "samples", min=1)
     if estimator not in ESTIMATORS:
         raise InputError(f"estimator must be one of {tuple(ESTIMATORS)}, got {estimator!r}")
+    if bins is not None:
+        integer(bins, "bins", min=1)
+        if estimator != "time":
+            raise InputError(f"bins split the NELBO by mask rate t: it needs estimator='time', got {estimator!r}")
     windows = check_windows(windows, data_vocab(model))
     g = torch.Generator().manual_seed(seed)
     model.eval()
     per_window = []
+    n_bins = bins or 1
+    total = torch.zeros(n_bins, dtype=torch.float64)
+    count = torch.zeros(n_bins, dtype=torch.float64)
     for i in range(0, len(windows), batch_size):
         x = windows[i: i + batch_size]
         acc = torch.zeros(len(x))
         for _ in range(samples):
-            acc += draw_loss(model, x, g, mask_id(model), estimator).cpu()
+            if estimator == "count":
+                acc += count_masked_loss(model, x, g, mask_id(model)).cpu()
+                continue
+            t = antithetic_times(x.size(0), g)  # the draws of draw_loss(estimator="time"), t kept for the split
+            loss = masked_loss(model, x, t, g, mask_id(model)).cpu()
+            acc += loss
+            j = ((t - T_MIN) / (1.0 - T_MIN) * n_bins).long().clamp(0, n_bins - 1)
+            total.index_add_(0, j, loss.double() / x.size(1))
+            count.index_add_(0, j, torch.ones(len(x), dtype=torch.float64))
         per_window.append(acc / samples / x.size(1))
     v = torch.cat(per_window).double()
     n = len(v)
     se = float(v.std(unbiased=True) / math.sqrt(n)) if n > 1 else float("nan")
-    return {"nll_per_token": float(v.mean()), "stderr": se, "windows": n, "length": int(windows.size(1)),
-            "estimator": f"NELBO (upper bound on NLL): {samples} antithetic ({'t' if estimator == 'time' else '|M|'}"
-                         f", mask) draws per window of {windows.size(1)} tokens, "
-                         f"{ESTIMATORS[estimator].replace('T_MIN', str(T_MIN))}; stderr over {n} windows"}
+    out = {"nll_per_token": float(v.mean()), "stderr": se, "windows": n, "length": int(windows.size(1)),
+           "estimator": f"NELBO (upper bound on NLL): {samples} antithetic ({'t' if estimator == 'time' else '|M|'}"
+                        f", mask) draws per window of {windows.size(1)} tokens, "
+                        f"{ESTIMATORS[estimator].replace('T_MIN', str(T_MIN))}; stderr over {n} windows"}
+    if bins is not None:
+        share = (total / count.clamp(min=1) / bins).tolist()
+        out["by_time"] = {"edges": [T_MIN + (1.0 - T_MIN) * k / bins for k in range(bins + 1)], "share": share,
+                          "nll_per_token": float(sum(share)), "draws_per_bin": count.tolist()}
+    return out
 
 
-@torch.no_grad()
 def nelbo_by_time(model: torch.nn.Module, windows: torch.Tensor, bins: int = 10, samples: int = 8, seed: int = 0,
                   batch_size: int = 64) -> dict:
     """The time-draw NELBO of :func:`nelbo` split by the mask rate ``t``: ``share[j]`` is the NELBO's integral over
@@ -177,24 +197,7 @@ def nelbo_by_time(model: torch.nn.Module, windows: torch.Tensor, bins: int = 10,
     a denoiser loses against the exact one shows whether it misses local statistics (small ``t``: nearly every
     neighbour visible) or long-range inference (large ``t``). The draws are a function of ``seed`` only, so two
     models evaluated with one seed see the same masks."""
-    integer(bins, "bins", min=1)
-    integer(samples, "samples", min=1)
-    windows = check_windows(windows, data_vocab(model))
-    g = torch.Generator().manual_seed(seed)
-    model.eval()
-    total = torch.zeros(bins, dtype=torch.float64)
-    count = torch.zeros(bins, dtype=torch.float64)
-    for i in range(0, len(windows), batch_size):
-        x = windows[i: i + batch_size]
-        for _ in range(samples):
-            t = antithetic_times(x.size(0), g)
-            per_token = masked_loss(model, x, t, g, mask_id(model)).cpu().double() / x.size(1)
-            j = ((t - T_MIN) / (1.0 - T_MIN) * bins).long().clamp(0, bins - 1)
-            total.index_add_(0, j, per_token)
-            count.index_add_(0, j, torch.ones_like(per_token))
-    share = (total / count.clamp(min=1) / bins).tolist()
-    edges = [T_MIN + (1.0 - T_MIN) * k / bins for k in range(bins + 1)]
-    return {"edges": edges, "share": share, "nll_per_token": float(sum(share)), "draws_per_bin": count.tolist()}
+    return nelbo(model, windows, samples=samples, seed=seed, batch_size=batch_size, bins=bins)["by_time"]
 
 
 class MarkovDenoiser(torch.nn.Module):
