@@ -318,6 +318,22 @@ def _weights(folder):
     return read_checkpoint(folder)["model"]
 
 
+def test_resumed_old_run_reports_its_models_rope_base(tmp_path):
+    import json
+
+    from paradigmlab.diffusion.experiments import RunSpec, train_run
+
+    shape = dict(data="markov", kind="mdm", steps=4, d_model=16, layers=1, n_head=2, block_size=16, batch_size=4,
+                 eval_every=2)
+    train_run(RunSpec(**shape, rope_base=1e6), tmp_path, progress=False, threads=1, stop_at=2)
+    record = json.loads((tmp_path / "run.json").read_text())
+    del record["spec"]["rope_base"]  # a run recorded before the field existed, when the model's default was 1e6
+    (tmp_path / "run.json").write_text(json.dumps(record))
+    done = train_run(RunSpec(**shape), tmp_path, progress=False, threads=1)  # today's default: 1e4
+    assert done["steps_done"] == 4
+    assert done["spec"]["rope_base"] == done["model"].config.rope_base == 1e6
+
+
 def test_cli_train_resumes_bit_exactly_after_kill_9(tmp_path):
     import os
     import signal

@@ -19,7 +19,7 @@ import math
 import os
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -265,6 +265,10 @@ def train_run(spec: RunSpec, out: str | Path | None = None, progress: bool = Tru
             diff = sorted(k for k in spec.to_dict() if saved_spec[k] != spec.to_dict()[k])
             raise InputError(f"{out} holds a run with other settings ({', '.join(diff)}); use another --out")
         mc = LoopedConfig.from_dict(saved["model_config"])
+        # a field the record lacks took the model's default of its day (rope_base 1e6 before 1e4): report the
+        # model's value, not today's default
+        spec = replace(spec, **{k: getattr(mc, k) for k in defaults
+                                if k not in saved["spec"] and k in saved["model_config"]})
         tc = TrainConfig(**{**saved["train_config"], "progress": progress})
         note = saved["plan"]
     else:
