@@ -146,3 +146,42 @@ def test_sweep_chains_builds_kernels_and_the_multispin_sampler():
     assert isinstance(sweep_chains("numba", ring, 64, seed=1), Kernel)
     with pytest.raises(ValueError, match="choose one of reference, numba, torch, multispin"):
         sweep_chains("bogus", ring, 64)
+
+
+
+def test_multispin_row_draws_are_exact_to_the_last_level():
+    # Disjoint stars (hub: 9 neighbours, the 16-leaf pick; leaves: 1), two colours. Each sweep draws the first
+    # colour given the other's state of the previous sweep and the second given the first's new state, so every
+    # draw's probability p is known from the states read after each sweep, and sum(s - p) over all draws is a sum
+    # of martingale differences: mean 0, variance sum p (1 - p). A draw cut after LEVELS bits (a row stopped before
+    # its last undecided chain) would lose 2^-LEVELS frac(p 2^LEVELS) per draw; the test asserts it would see that.
+    import scipy.sparse as sp
+
+    from paradigmlab.pbit.coloring import color_graph
+
+    LEVELS = 10  # a 4,096-chain row needs about 13
+
+    stars, degree, beta = 8, 9, 0.3
+    n = stars * (degree + 1)
+    J = np.zeros((n, n))
+    for k in range(stars):
+        hub = k * (degree + 1)
+        J[hub, hub + 1: hub + degree + 1] = J[hub + 1: hub + degree + 1, hub] = 1.0
+    first, second = color_graph(sp.csr_matrix(J))
+    assert len(first) + len(second) == n
+    chains, sweeps = 64 * 64, 300
+    s = MultispinSampler(IsingModel(J, np.zeros(n)), chains, seed=5)
+    assert s.words >= ROW_WORDS
+    prev = s.get_states().astype(np.float64)
+    resid = var = missed = 0.0
+    for _ in range(sweeps):
+        s.run([beta])
+        cur = s.get_states().astype(np.float64)
+        for group, given in ((first, prev), (second, cur)):
+            p = 0.5 * (1 + np.tanh(beta * given @ J[:, group]))  # J couples colours only: the other's state
+            resid += ((cur[:, group] > 0) - p).sum()
+            var += (p * (1 - p)).sum()
+            missed += (2.0 ** -LEVELS * ((p * 2 ** LEVELS) % 1.0)).sum()
+        prev = cur
+    assert missed / np.sqrt(var) > 8  # a draw cut after LEVELS bits would be > 8 sigma off
+    assert abs(resid) / np.sqrt(var) < 4
