@@ -6,7 +6,7 @@ Each pair: the AR model trained within ``--minutes`` (shape and steps planned fr
 of the same shape for the same steps and batch (:func:`paradigmlab.diffusion.experiments.paired_runs`), in
 ``--runs/<corpus>/{ar,mdm}`` (reruns resume). Prints the machine, sizes, steps, tokens and estimators.
 
-    .venv/bin/python benchmarks/diffusion_lm.py [--corpora markov,both] [--minutes 3] [--runs runs/diffusion_lm]
+    .venv/bin/python benchmarks/diffusion_lm.py [--corpora markov,both] [--minutes 3] [--runs runs/diffusion_lm] [--no-study]
 
 Writes benchmarks/results/diffusion_lm.json and .png (the report reads the JSON).
 """
@@ -33,6 +33,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1", help="seeds of the Markov pair (text: the first only)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", default="benchmarks/results/diffusion_lm.json")
+    ap.add_argument("--no-study", action="store_true", help="the pairs only: no sampler study or projection")
     args = ap.parse_args()
     m = machine_info()
     print(f"machine: {m['processor']}, {m['cpu_count']} CPUs")
@@ -47,6 +48,8 @@ def main() -> None:
             pair["runs"] = {k: os.path.relpath(v) for k, v in pair["runs"].items()}
             pairs[f"{corpus}-s{seed}"] = pair
             print(pair_markdown(pair, f"{corpus}, seed {seed}"), flush=True)
+        if args.no_study:
+            continue
         pair = pairs[f"{corpus}-s{seeds[0]}"]
         study = ex.sampler_study(pair["runs"]["mdm"], pair["runs"]["ar"], corpus, length=64, prompt_length=8,
                                  n_samples=32, tokens_per_step=(1, 2, 4, 8, 16), threads=args.threads)
@@ -56,6 +59,9 @@ def main() -> None:
         print(projection_markdown(projections[corpus], study), flush=True)
     result = {"pairs": pairs, "studies": studies, "projections": projections, "machine": m}
     write_json_atomic(args.json, result)
+    if not studies:
+        print(f"written to {args.json}")
+        return
     first = next(iter(studies))
     plot_study(studies[first], Path(args.json).with_suffix(".png"))
     print(f"written to {args.json} and {Path(args.json).with_suffix('.png')}")

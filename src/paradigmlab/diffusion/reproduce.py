@@ -14,6 +14,8 @@ FULL_RESULTS = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / 
 #: the Markov pair again with the 4-heads-of-32 shape, its NELBO split against the exact denoiser and the samplers
 #: run on the exact denoiser (benchmarks/RESULTS.md says how it was made)
 EXACT_RESULTS = FULL_RESULTS.with_name("diffusion_lm_exact.json")
+#: the same Markov pair at a 20-minute AR budget (``diffusion_lm.py --minutes 20 --no-study``)
+LONG_RESULTS = FULL_RESULTS.with_name("diffusion_lm_20min.json")
 QUICK_MINUTES = 1.0  # the AR model's budget in `make reproduce`; the diffusion model gets the same steps
 
 
@@ -52,14 +54,17 @@ def reproduce_section(out_dir: Path, quick: bool) -> Section:
         proj = full["projections"][name]
         parts.append(projection_markdown(proj, st))
         parts.append(verdict_markdown(st, proj).replace("### Verdict:", f"### Verdict ({name}):"))
-    if EXACT_RESULTS.is_file():
-        exact = json.loads(EXACT_RESULTS.read_text())
-        data["exact"] = exact
-        for name, pair_exact in exact.get("pairs", {}).items():
-            parts.append(pair_markdown(pair_exact, f"Against the exact denoiser: {name} (`{EXACT_RESULTS.name}`)"))
-        for name, st in exact.get("studies", {}).items():
+    for key, path, what in (("exact", EXACT_RESULTS, "Against the exact denoiser"),
+                            ("long", LONG_RESULTS, "A 20-minute budget")):
+        if not path.is_file():
+            continue
+        extra = json.loads(path.read_text())
+        data[key] = extra
+        for name, pair_extra in extra.get("pairs", {}).items():
+            parts.append(pair_markdown(pair_extra, f"{what}: {name} (`{path.name}`)"))
+        for name, st in extra.get("studies", {}).items():
             parts.append(study_markdown(st).replace("### Sampling: quality against speed",
-                                                    f"### Against the exact denoiser: sampling on {name}"))
+                                                    f"### {what}: sampling on {name}"))
     return Section("Masked-diffusion LMs against autoregressive ones", "\n\n".join(parts), figures, data)
 
 
