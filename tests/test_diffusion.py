@@ -507,3 +507,17 @@ def test_cost_model_denoise_step_is_bidirectional_with_all_logits():
     assert att(cached) / att(den) == pytest.approx(128 * 512 / (512 * 512))
     with pytest.raises(ValueError, match="only with phase 'denoise'"):
         decoder_costs(cfg, "prefill", 1, 128, cached=4)
+
+
+def test_markov_corpus_size_is_a_data_option():
+    from paradigmlab.diffusion.experiments import eval_tokens, load_corpus, markov_size
+
+    assert markov_size("markov") == 0 and markov_size("markov:200_000") == 200_000 and markov_size("both") is None
+    small = load_corpus("markov:20000")
+    assert len(small.data.train.tokens) + len(small.data.val.tokens) == 20_000
+    assert small.source is not None and small.name == "markov"
+    tokens, source, _ = eval_tokens("markov:20000", small.name, small.vocab_size, max_tokens=1000)
+    assert source is not None and len(tokens) == 1000  # the same chain's held-out stream, whatever the size
+    for bad in ("markov:", "markov:ten", "markov:10"):
+        with pytest.raises(InputError, match="integer >= 10000"):
+            load_corpus(bad)

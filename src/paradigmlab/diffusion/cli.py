@@ -88,8 +88,8 @@ def add_commands(dsub) -> None:
 
 def add_data_option(p: argparse.ArgumentParser, what: str | None = None) -> None:
     p.add_argument("--data", required=True, metavar="TOKENS.npy|NAME",
-                   help=what or "a 1-D integer token array (.npy), 'markov' (built-in, exact entropy rate), or a text "
-                                "corpus: shakespeare, bible, both")
+                   help=what or "a 1-D integer token array (.npy), 'markov' (built-in, exact entropy rate; "
+                                "'markov:N' for N tokens instead of 10^6), or a text corpus: shakespeare, bible, both")
     p.add_argument("--tokenizer", choices=["bytes", "gpt2"], default="bytes",
                    help="text corpora, for training (evaluate and study read text with the model's own)")
 

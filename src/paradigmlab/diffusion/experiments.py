@@ -1,7 +1,7 @@
 """The diffusion LM's runs, shared by ``paradigmlab diffusion``, the report section and the benchmarks.
 
-- :func:`load_corpus`: a token file (``.npy``, 1-D integer ids) or a built-in corpus by name (``markov``: an
-  order-2 Markov chain with an exact entropy rate; ``shakespeare`` / ``bible`` / ``both`` with bytes or GPT-2 BPE).
+- :func:`load_corpus`: a token file (``.npy``, 1-D integer ids) or a built-in corpus by name (``markov`` or
+  ``markov:N`` for N tokens: an order-2 Markov chain with an exact entropy rate; ``shakespeare`` / ``bible`` / ``both`` with bytes or GPT-2 BPE).
 - :func:`choose_shape`: the model size for a time budget and a corpus (the same rule for both kinds, so an AR
   and a diffusion model trained on one budget have the same shape).
 - :func:`train_run`: one model, ``kind`` ``"mdm"`` (masked diffusion) or ``"ar"``, within ``minutes`` or
@@ -67,13 +67,32 @@ class Corpus:
         return d
 
 
+def markov_size(spec: str) -> int | None:
+    """``None`` unless ``spec`` names the built-in Markov corpus: ``"markov"`` (0: the default size) or
+    ``"markov:N"``, N training + validation tokens (a long budget outgrows the default 10^6: an AR model overfits
+    it after ~6,000 steps of batch 32 x 128)."""
+    if spec == "markov":
+        return 0
+    if not spec.startswith("markov:"):
+        return None
+    try:
+        n = int(spec[len("markov:"):].replace("_", ""))
+    except ValueError:
+        n = 0
+    if n < 10_000:
+        raise InputError(f"--data {spec!r}: the Markov corpus size after 'markov:' must be an integer >= 10000")
+    return n
+
+
 def load_corpus(spec: str, tokenizer: str = "bytes", max_chars: int | None = None, vocab_size: int | None = None,
                 n_tokens: int = DEFAULT_TOKENS) -> Corpus:
     """``spec``: a ``.npy`` token file, ``markov`` (:data:`paradigmlab.data.markov.DEFAULT_SOURCE`, ``n_tokens``
     tokens), or a text corpus name (:data:`paradigmlab.data.text.CORPORA`) with ``tokenizer``."""
-    if spec == "markov":
+    markov = markov_size(spec)
+    if markov is not None:
         src = MarkovSource(**DEFAULT_SOURCE)
-        return Corpus("markov", token_data(src.sample(n_tokens, seed=0), src.vocab_size, name="markov"), src)
+        n = markov or n_tokens
+        return Corpus("markov", token_data(src.sample(n, seed=0), src.vocab_size, name="markov"), src)
     if spec in CORPORA:
         return Corpus(f"{spec}-{tokenizer}", load_text_data(spec, tokenizer, max_chars=max_chars))
     if spec.endswith(".npy") or Path(spec).exists():
@@ -86,7 +105,7 @@ def eval_tokens(spec: str, corpus_name: str, vocab_size: int, tokenizer: str = "
                 max_tokens: int = 1 << 17) -> tuple[np.ndarray, MarkovSource | None, float | None]:
     """Held-out tokens to evaluate on: the given file (all of it, up to ``max_tokens``), a fresh stream of the
     built-in Markov chain, or the text corpus's validation split. Also its source and bytes per token if known."""
-    if spec == "markov":
+    if markov_size(spec) is not None:  # any size: a fresh stream of the same chain
         src = MarkovSource(**DEFAULT_SOURCE)
         return src.sample(max_tokens, seed=EVAL_SEED), src, None
     if spec in CORPORA:
@@ -642,7 +661,7 @@ def matched_quality(study: dict, tolerance: float = 0.05) -> list[dict]:
 
 __all__ = ["Corpus", "KINDS", "ROPE_BASE", "RunSpec", "SHAPES", "SHAPE_KEYS", "choose_shape", "eval_tokens",
            "evaluate_model", "evaluate_run",
-           "generate_run", "judge_nll", "kind_of", "load_corpus", "load_run", "matched_quality", "measure_step",
+           "generate_run", "judge_nll", "kind_of", "load_corpus", "load_run", "markov_size", "matched_quality", "measure_step",
            "model_config", "nelbo_against_exact", "objective_for", "paired_runs", "pass_costs", "plan", "projection",
            "sample_entropy", "sampler_config", "sampler_settings", "sampler_study", "text_tokenizer", "time_sampler",
            "tokenizer_of", "train_run"]
