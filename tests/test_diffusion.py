@@ -512,7 +512,7 @@ def test_cost_model_denoise_step_is_bidirectional_with_all_logits():
 def test_markov_corpus_size_is_a_data_option():
     from paradigmlab.diffusion.experiments import eval_tokens, load_corpus, markov_size
 
-    assert markov_size("markov") == 0 and markov_size("markov:200_000") == 200_000 and markov_size("both") is None
+    assert markov_size("markov", 5) == 5 and markov_size("markov:200_000") == 200_000 and markov_size("both") is None
     small = load_corpus("markov:20000")
     assert len(small.data.train.tokens) + len(small.data.val.tokens) == 20_000
     assert small.source is not None and small.name == "markov"

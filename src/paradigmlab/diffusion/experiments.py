@@ -1,7 +1,8 @@
 """The diffusion LM's runs, shared by ``paradigmlab diffusion``, the report section and the benchmarks.
 
 - :func:`load_corpus`: a token file (``.npy``, 1-D integer ids) or a built-in corpus by name (``markov`` or
-  ``markov:N`` for N tokens: an order-2 Markov chain with an exact entropy rate; ``shakespeare`` / ``bible`` / ``both`` with bytes or GPT-2 BPE).
+  ``markov:N`` for N tokens: an order-2 Markov chain with an exact entropy rate; ``shakespeare`` / ``bible`` /
+  ``both`` with bytes or GPT-2 BPE).
 - :func:`choose_shape`: the model size for a time budget and a corpus (the same rule for both kinds, so an AR
   and a diffusion model trained on one budget have the same shape).
 - :func:`train_run`: one model, ``kind`` ``"mdm"`` (masked diffusion) or ``"ar"``, within ``minutes`` or
@@ -67,12 +68,12 @@ class Corpus:
         return d
 
 
-def markov_size(spec: str) -> int | None:
-    """``None`` unless ``spec`` names the built-in Markov corpus: ``"markov"`` (0: the default size) or
+def markov_size(spec: str, default: int = DEFAULT_TOKENS) -> int | None:
+    """``None`` unless ``spec`` names the built-in Markov corpus: ``"markov"`` (``default`` tokens) or
     ``"markov:N"``, N training + validation tokens (a long budget outgrows the default 10^6: an AR model overfits
     it after ~6,000 steps of batch 32 x 128)."""
     if spec == "markov":
-        return 0
+        return default
     if not spec.startswith("markov:"):
         return None
     try:
@@ -88,10 +89,9 @@ def load_corpus(spec: str, tokenizer: str = "bytes", max_chars: int | None = Non
                 n_tokens: int = DEFAULT_TOKENS) -> Corpus:
     """``spec``: a ``.npy`` token file, ``markov`` (:data:`paradigmlab.data.markov.DEFAULT_SOURCE`, ``n_tokens``
     tokens), or a text corpus name (:data:`paradigmlab.data.text.CORPORA`) with ``tokenizer``."""
-    markov = markov_size(spec)
-    if markov is not None:
+    n = markov_size(spec, n_tokens)
+    if n is not None:
         src = MarkovSource(**DEFAULT_SOURCE)
-        n = markov or n_tokens
         return Corpus("markov", token_data(src.sample(n, seed=0), src.vocab_size, name="markov"), src)
     if spec in CORPORA:
         return Corpus(f"{spec}-{tokenizer}", load_text_data(spec, tokenizer, max_chars=max_chars))
@@ -660,8 +660,7 @@ def matched_quality(study: dict, tolerance: float = 0.05) -> list[dict]:
 
 
 __all__ = ["Corpus", "KINDS", "ROPE_BASE", "RunSpec", "SHAPES", "SHAPE_KEYS", "choose_shape", "eval_tokens",
-           "evaluate_model", "evaluate_run",
-           "generate_run", "judge_nll", "kind_of", "load_corpus", "load_run", "markov_size", "matched_quality", "measure_step",
-           "model_config", "nelbo_against_exact", "objective_for", "paired_runs", "pass_costs", "plan", "projection",
-           "sample_entropy", "sampler_config", "sampler_settings", "sampler_study", "text_tokenizer", "time_sampler",
-           "tokenizer_of", "train_run"]
+           "evaluate_model", "evaluate_run", "generate_run", "judge_nll", "kind_of", "load_corpus", "load_run",
+           "markov_size", "matched_quality", "measure_step", "model_config", "nelbo_against_exact", "objective_for",
+           "paired_runs", "pass_costs", "plan", "projection", "sample_entropy", "sampler_config", "sampler_settings",
+           "sampler_study", "text_tokenizer", "time_sampler", "tokenizer_of", "train_run"]
