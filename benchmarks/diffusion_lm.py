@@ -41,9 +41,9 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     for corpus in args.corpora.split(","):
         minutes = args.minutes or MINUTES.get(corpus, 3.0)
-        for seed in seeds if corpus == "markov" else seeds[:1]:
+        for seed in seeds if ex.markov_size(corpus) is not None else seeds[:1]:
             # the diffusion model's early plateau is seed-dependent: the Markov pair is run on several seeds
-            pair = ex.paired_runs(corpus, minutes, Path(args.runs) / f"{corpus}-s{seed}", seed=seed,
+            pair = ex.paired_runs(corpus, minutes, Path(args.runs) / f"{corpus.replace(':', '')}-s{seed}", seed=seed,
                                   threads=args.threads, progress=False)
             pair["runs"] = {k: os.path.relpath(v) for k, v in pair["runs"].items()}
             pairs[f"{corpus}-s{seed}"] = pair

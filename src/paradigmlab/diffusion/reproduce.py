@@ -14,8 +14,10 @@ FULL_RESULTS = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / 
 #: the Markov pair again with the 4-heads-of-32 shape, its NELBO split against the exact denoiser and the samplers
 #: run on the exact denoiser (benchmarks/RESULTS.md says how it was made)
 EXACT_RESULTS = FULL_RESULTS.with_name("diffusion_lm_exact.json")
-#: the same Markov pair at a 20-minute AR budget (``diffusion_lm.py --minutes 20 --no-study``)
+#: the same Markov pair at a 20-minute AR budget (``diffusion_lm.py --minutes 20 --no-study``), and again on a
+#: four times larger draw of the chain (``--corpora markov:4000000``)
 LONG_RESULTS = FULL_RESULTS.with_name("diffusion_lm_20min.json")
+MORE_DATA_RESULTS = FULL_RESULTS.with_name("diffusion_lm_4m.json")
 QUICK_MINUTES = 1.0  # the AR model's budget in `make reproduce`; the diffusion model gets the same steps
 
 
@@ -55,7 +57,8 @@ def reproduce_section(out_dir: Path, quick: bool) -> Section:
         parts.append(projection_markdown(proj, st))
         parts.append(verdict_markdown(st, proj).replace("### Verdict:", f"### Verdict ({name}):"))
     for key, path, what in (("exact", EXACT_RESULTS, "Against the exact denoiser"),
-                            ("long", LONG_RESULTS, "A 20-minute budget")):
+                            ("long", LONG_RESULTS, "A 20-minute budget"),
+                            ("more_data", MORE_DATA_RESULTS, "A 20-minute budget, 4 x 10^6 tokens")):
         if not path.is_file():
             continue
         extra = json.loads(path.read_text())
