@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 from paradigmlab.diffusion import experiments as ex
+from paradigmlab.diffusion.mdm import ESTIMATORS
 from paradigmlab.diffusion.reproduce import pair_markdown, plot_study, projection_markdown, study_markdown
 from paradigmlab.measure import machine_info, write_json_atomic
 
@@ -34,6 +35,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", default="benchmarks/results/diffusion_lm.json")
     ap.add_argument("--no-study", action="store_true", help="the pairs only: no sampler study or projection")
+    ap.add_argument("--estimator", choices=sorted(ESTIMATORS), default="time",
+                    help="the diffusion model's training draw (the AR model has none)")
     args = ap.parse_args()
     m = machine_info()
     print(f"machine: {m['processor']}, {m['cpu_count']} CPUs")
@@ -44,7 +47,7 @@ def main() -> None:
         for seed in seeds if ex.markov_size(corpus) is not None else seeds[:1]:
             # the diffusion model's early plateau is seed-dependent: the Markov pair is run on several seeds
             pair = ex.paired_runs(corpus, minutes, Path(args.runs) / f"{corpus.replace(':', '')}-s{seed}", seed=seed,
-                                  threads=args.threads, progress=False)
+                                  threads=args.threads, progress=False, estimator=args.estimator)
             pair["runs"] = {k: os.path.relpath(v) for k, v in pair["runs"].items()}
             pairs[f"{corpus}-s{seed}"] = pair
             print(pair_markdown(pair, f"{corpus}, seed {seed}"), flush=True)
