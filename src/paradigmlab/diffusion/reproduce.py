@@ -18,6 +18,8 @@ EXACT_RESULTS = FULL_RESULTS.with_name("diffusion_lm_exact.json")
 #: four times larger draw of the chain (``--corpora markov:4000000``)
 LONG_RESULTS = FULL_RESULTS.with_name("diffusion_lm_20min.json")
 MORE_DATA_RESULTS = FULL_RESULTS.with_name("diffusion_lm_4m.json")
+#: the text pair again with today's default shape (RoPE base 1e4; ``--corpora both --minutes 10 --no-study``)
+TEXT_RESULTS = FULL_RESULTS.with_name("diffusion_lm_text.json")
 QUICK_MINUTES = 1.0  # the AR model's budget in `make reproduce`; the diffusion model gets the same steps
 
 
@@ -58,7 +60,8 @@ def reproduce_section(out_dir: Path, quick: bool) -> Section:
         parts.append(verdict_markdown(st, proj).replace("### Verdict:", f"### Verdict ({name}):"))
     for key, path, what in (("exact", EXACT_RESULTS, "Against the exact denoiser"),
                             ("long", LONG_RESULTS, "A 20-minute budget"),
-                            ("more_data", MORE_DATA_RESULTS, "A 20-minute budget, 4 x 10^6 tokens")):
+                            ("more_data", MORE_DATA_RESULTS, "A 20-minute budget, 4 x 10^6 tokens"),
+                            ("text", TEXT_RESULTS, "Text with RoPE base 1e4")):
         if not path.is_file():
             continue
         extra = json.loads(path.read_text())
