@@ -6,7 +6,10 @@ Each pair: the AR model trained within ``--minutes`` (shape and steps planned fr
 of the same shape for the same steps and batch (:func:`paradigmlab.diffusion.experiments.paired_runs`), in
 ``--runs/<corpus>/{ar,mdm}`` (reruns resume). Prints the machine, sizes, steps, tokens and estimators.
 
-    .venv/bin/python benchmarks/diffusion_lm.py [--corpora markov,both] [--minutes 3] [--runs runs/diffusion_lm] [--no-study]
+    .venv/bin/python benchmarks/diffusion_lm.py [--corpora markov,both] [--minutes 3] [--runs runs/diffusion_lm]
+        [--no-study] [--estimator time|count]
+
+(``markov:N`` in ``--corpora``: the Markov chain at N tokens, run folder ``markovN-s<seed>``.)
 
 Writes benchmarks/results/diffusion_lm.json and .png (the report reads the JSON).
 """
